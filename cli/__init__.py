@@ -1,0 +1,1 @@
+"""The ``simcse-st`` command line (installed as ``simcse_st.cli``)."""

@@ -1,0 +1,19 @@
+"""simcse-st: SimCSE (Gao, Yao & Chen, EMNLP 2021) for sentence-transformers."""
+
+from __future__ import annotations
+
+from simcse_st.data import UnlabeledSentenceLoader, load_sentences, read_sentences
+from simcse_st.data_dir import DATA_ENV_VAR, resolve_data_dir
+from simcse_st.losses import DropoutContrastiveLoss
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DATA_ENV_VAR",
+    "DropoutContrastiveLoss",
+    "UnlabeledSentenceLoader",
+    "__version__",
+    "load_sentences",
+    "read_sentences",
+    "resolve_data_dir",
+]

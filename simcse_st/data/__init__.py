@@ -1,0 +1,8 @@
+"""Reading corpora and batching unlabeled sentences for SimCSE."""
+
+from __future__ import annotations
+
+from simcse_st.data.reading import corpus_format, iter_lines, load_sentences, read_sentences
+from simcse_st.data.unlabeled_sentence_loader import UnlabeledSentenceLoader
+
+__all__ = ["UnlabeledSentenceLoader", "corpus_format", "iter_lines", "load_sentences", "read_sentences"]

@@ -1,0 +1,206 @@
+"""Read and clean sentence corpora: ``.txt`` (one sentence per line), ``.csv``, ``.tsv``, ``.jsonl``, each optionally ``.gz``.
+
+Everything streams line by line, so a corpus is never held twice in memory; only the kept sentences are.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Literal
+
+from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+DecodeErrors = Literal["strict", "skip", "replace"]
+CorpusFormat = Literal["txt", "csv", "tsv", "jsonl"]
+FORMATS: tuple[CorpusFormat, ...] = ("txt", "csv", "tsv", "jsonl")
+
+
+def corpus_format(path: str | os.PathLike[str]) -> CorpusFormat:
+    """The format of a corpus file from its suffix (``.gz`` is looked through); unknown suffixes read as text."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    suffix = suffixes[-1].lstrip(".") if suffixes else "txt"
+    return suffix if suffix in FORMATS else "txt"  # type: ignore[return-value]
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    if not path.exists():
+        raise FileNotFoundError(f"Corpus file not found: {str(path)!r}")
+    if path.is_dir():
+        raise IsADirectoryError(f"Expected a corpus file, got a directory: {str(path)!r}")
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")  # noqa: SIM115
+
+
+def iter_lines(path: str | os.PathLike[str], errors: DecodeErrors = "strict", counts: Counter | None = None) -> Iterator[str]:
+    """Yield the decoded lines of a (possibly gzipped) UTF-8 file, without their line endings.
+
+    ``errors="strict"`` raises ``UnicodeDecodeError``-derived ``ValueError`` naming the file and line number;
+    ``"skip"`` drops undecodable lines (counted in ``counts["undecodable"]``); ``"replace"`` keeps them with U+FFFD.
+    A UTF-8 byte order mark at the start of the file is removed.
+    """
+    if errors not in ("strict", "skip", "replace"):
+        raise ValueError(f"errors must be 'strict', 'skip' or 'replace', got {errors!r}.")
+    path = Path(path)
+    with _open_binary(path) as handle:
+        for number, raw in enumerate(handle, 1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                if errors == "replace":
+                    line = raw.decode("utf-8", errors="replace")
+                elif errors == "skip":
+                    if counts is not None:
+                        counts["undecodable"] += 1
+                    continue
+                else:
+                    raise ValueError(
+                        f"{path}: line {number} is not valid UTF-8 ({error.reason} at byte {error.start}). "
+                        "Pass errors='skip' to drop such lines or errors='replace' to keep them with U+FFFD "
+                        "(CLI: --decode-errors skip|replace)."
+                    ) from None
+            yield line.rstrip("\r\n")
+
+
+def _iter_texts(path: Path, fmt: CorpusFormat, column: str | None, errors: DecodeErrors, counts: Counter) -> Iterator[str]:
+    lines = iter_lines(path, errors=errors, counts=counts)
+    if fmt == "txt":
+        yield from lines
+        return
+    if fmt == "jsonl":
+        yield from _iter_jsonl(path, lines, column, counts)
+        return
+    reader = csv.reader(lines, delimiter="," if fmt == "csv" else "\t")
+    header = next(reader, None)
+    if header is None:
+        return
+    index = _column_index(path, header, column)
+    for row in reader:
+        if not row:
+            continue
+        if index >= len(row):
+            counts["missing column"] += 1
+            continue
+        yield row[index]
+
+
+def _column_index(path: Path, header: list[str], column: str | None) -> int:
+    if column is None:
+        if len(header) == 1:
+            return 0
+        for default in ("text", "sentence", "sent0"):
+            if default in header:
+                return header.index(default)
+        raise ValueError(f"{path}: several columns {header}; choose one with column=... (CLI: --column).")
+    if column not in header:
+        raise ValueError(f"{path}: no column {column!r}; the header has {header}.")
+    return header.index(column)
+
+
+def _iter_jsonl(path: Path, lines: Iterator[str], column: str | None, counts: Counter) -> Iterator[str]:
+    key = column or "text"
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: line {number} is not valid JSON ({error.msg}).") from None
+        if not isinstance(record, dict) or key not in record:
+            if number == 1:
+                found = list(record) if isinstance(record, dict) else type(record).__name__
+                raise ValueError(f"{path}: line 1 has no key {key!r} (found {found}); choose one with column=...")
+            counts["missing column"] += 1
+            continue
+        value = record[key]
+        if not isinstance(value, str):
+            counts["not a string"] += 1
+            continue
+        yield value
+
+
+def read_sentences(
+    path: str | os.PathLike[str],
+    column: str | None = None,
+    dedup: bool = True,
+    min_words: int = 1,
+    max_words: int | None = None,
+    errors: DecodeErrors = "strict",
+    limit: int | None = None,
+) -> list[str]:
+    """Read, strip and filter the sentences of a corpus file; log how many were kept and why others were dropped.
+
+    Args:
+        path: ``.txt`` (one sentence per line), ``.csv``, ``.tsv`` or ``.jsonl`` (one object per line), each
+            optionally gzipped (``.txt.gz``, ...).
+        column: The text column of a ``.csv``/``.tsv`` (header row) or the key of a ``.jsonl`` file. Defaults to the
+            only column, else ``text``/``sentence``/``sent0`` when present.
+        dedup: Keep only the first occurrence of each (stripped) sentence. Duplicates in a batch are false
+            negatives for SimCSE, so this is on by default.
+        min_words: Drop sentences with fewer whitespace-separated words.
+        max_words: Drop sentences with more words (None: no limit).
+        errors: What to do with lines that are not valid UTF-8: ``"strict"`` (raise, naming the line), ``"skip"``
+            or ``"replace"``.
+        limit: Stop after this many kept sentences.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: Bad settings, undecodable bytes with ``errors="strict"``, a missing column, or no usable sentence.
+    """
+    if min_words < 0 or (max_words is not None and max_words < max(min_words, 1)):
+        raise ValueError(f"Need 0 <= min_words <= max_words, got min_words={min_words}, max_words={max_words}.")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}.")
+    path = Path(path)
+    counts: Counter = Counter()
+    seen: set[str] = set()
+    sentences: list[str] = []
+    for text in _iter_texts(path, corpus_format(path), column, errors, counts):
+        counts["read"] += 1
+        text = text.strip()
+        if not text:
+            counts["blank"] += 1
+            continue
+        if min_words > 1 or max_words is not None:
+            words = len(text.split())
+            if words < min_words:
+                counts["too short"] += 1
+                continue
+            if max_words is not None and words > max_words:
+                counts["too long"] += 1
+                continue
+        if dedup:
+            if text in seen:
+                counts["duplicate"] += 1
+                continue
+            seen.add(text)
+        sentences.append(text)
+        if limit is not None and len(sentences) >= limit:
+            break
+    dropped = ", ".join(f"{n} {why}" for why, n in counts.items() if why != "read" and n)
+    logger.info(f"{path}: kept {len(sentences)} of {counts['read']} sentences" + (f" (dropped: {dropped})" if dropped else ""))
+    if not sentences:
+        raise ValueError(
+            f"{path}: no usable sentence (read {counts['read']} lines" + (f"; dropped: {dropped}" if dropped else "") + ")."
+        )
+    return sentences
+
+
+def load_sentences(path: str | os.PathLike[str], column_name: str = "text", **kwargs) -> Dataset:
+    """Read a corpus with :func:`read_sentences` into a one-column ``datasets.Dataset`` for the Trainer.
+
+    Use it with ``BatchSamplers.NO_DUPLICATES`` and ``dataloader_drop_last=True`` in the training arguments, or let
+    :func:`simcse_st.train_simcse` set those for you. Keyword arguments go to :func:`read_sentences`.
+    """
+    return Dataset.from_dict({column_name: read_sentences(path, **kwargs)})

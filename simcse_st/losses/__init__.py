@@ -1,0 +1,7 @@
+"""SimCSE losses for sentence-transformers."""
+
+from __future__ import annotations
+
+from simcse_st.losses.dropout_contrastive_loss import DropoutContrastiveLoss
+
+__all__ = ["DropoutContrastiveLoss"]

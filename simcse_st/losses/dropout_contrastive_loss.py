@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from sentence_transformers.base.losses.gradcache import _get_batch_size
+from sentence_transformers.base.losses.merged_forward import embed_columns, merge_feature_batches
+from sentence_transformers.sentence_transformer.model import SentenceTransformer
+from sentence_transformers.util import all_gather_with_grad, cos_sim, get_rank
+from torch import Tensor, nn
+
+logger = logging.getLogger(__name__)
+
+SIMCSE_CITATION = """
+@inproceedings{gao2021simcse,
+    title = "{S}im{CSE}: Simple Contrastive Learning of Sentence Embeddings",
+    author = "Gao, Tianyu and Yao, Xingcheng and Chen, Danqi",
+    booktitle = "Proceedings of the 2021 Conference on Empirical Methods in Natural Language Processing",
+    year = "2021",
+    publisher = "Association for Computational Linguistics",
+    url = "https://arxiv.org/abs/2104.08821",
+    pages = "6894--6910",
+}
+"""
+
+
+class DropoutContrastiveLoss(nn.Module):
+    def __init__(
+        self,
+        model: SentenceTransformer,
+        temperature: float = 0.05,
+        hard_negative_weight: float = 0.0,
+        gather_across_devices: bool = False,
+    ) -> None:
+        """
+        The SimCSE objective (Gao, Yao & Chen, 2021): InfoNCE over cosine similarities with in-batch negatives.
+
+        With **one** input column (unsupervised SimCSE, eq. 1) every sentence is encoded twice in ONE forward pass
+        of ``2N`` rows: the batch is tokenized once and duplicated, and dropout makes the two copies differ. For
+        sentence ``i`` the positive is its other view; the second views of all other sentences are the negatives::
+
+            loss = CE( cos(h_i, h'_j) / temperature over j,  target j = i )
+
+        With **two** columns ``(anchor, positive)`` or **three or more** ``(anchor, positive, hard_negative_1, ...)``
+        it is supervised SimCSE (eq. 5): every anchor is scored against all positives and all hard negatives of
+        the batch. ``hard_negative_weight`` (the paper's α, a log-weight) is added to the logit of each anchor's
+        *own* hard negative(s) only, after the temperature.
+
+        The cosine similarities and the cross-entropy are always computed in float32, also under autocast.
+
+        Args:
+            model: The SentenceTransformer to train. It must have active dropout for the unsupervised mode.
+            temperature: τ in the paper; the similarities are divided by it. SimCSE uses 0.05. Must be > 0.
+            hard_negative_weight: α in the paper, added to the logit of each anchor's own hard negative(s).
+                0 (the default) weighs hard negatives like any other negative. Only used with 3+ columns.
+            gather_across_devices: All-gather the candidate embeddings (with gradients) from every process before
+                computing the loss, so that under DDP each anchor sees the negatives of the whole global batch.
+
+        References:
+            - SimCSE: Simple Contrastive Learning of Sentence Embeddings: https://arxiv.org/abs/2104.08821
+            - Reference implementation: https://github.com/princeton-nlp/SimCSE
+
+        Requirements:
+            1. Unsupervised: single sentences. Use a batch sampler without duplicates (duplicates are false
+               negatives), e.g. :class:`simcse_st.UnlabeledSentenceLoader` or ``BatchSamplers.NO_DUPLICATES``.
+            2. Supervised: (anchor, positive) pairs or (anchor, positive, hard negative, ...) tuples.
+            3. A batch must hold at least 2 sentences (over all processes when gathering).
+
+        Inputs:
+            +--------------------------------------------------+--------+
+            | Texts                                            | Labels |
+            +==================================================+========+
+            | (sentence,) single sentences                     | none   |
+            +--------------------------------------------------+--------+
+            | (anchor, positive) pairs                         | none   |
+            +--------------------------------------------------+--------+
+            | (anchor, positive, negative_1, ..., negative_n)  | none   |
+            +--------------------------------------------------+--------+
+
+        Relations:
+            - With two or more columns and ``hard_negative_weight=0`` this equals
+              :class:`~sentence_transformers.sentence_transformer.losses.MultipleNegativesRankingLoss` with
+              ``scale = 1 / temperature``. The sentence-transformers SimCSE recipe feeds (s, s) pairs to that loss,
+              which runs two forward passes and tokenizes every sentence twice; the one-column mode here does one.
+
+        Example:
+            ::
+
+                from sentence_transformers import SentenceTransformer
+                from simcse_st import DropoutContrastiveLoss, UnlabeledSentenceLoader
+
+                model = SentenceTransformer("bert-base-uncased")
+                loader = UnlabeledSentenceLoader("corpus.txt", batch_size=64)
+                model.fit(train_objectives=[(loader, DropoutContrastiveLoss(model))], epochs=1, warmup_steps=0)
+        """
+        super().__init__()
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}.")
+        if not isinstance(hard_negative_weight, (int, float)) or hard_negative_weight != hard_negative_weight:
+            raise ValueError(f"hard_negative_weight must be a finite number, got {hard_negative_weight!r}.")
+        self.model = model
+        self.temperature = float(temperature)
+        self.hard_negative_weight = float(hard_negative_weight)
+        self.gather_across_devices = bool(gather_across_devices)
+        self._checked_dropout = False
+
+    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
+        features = list(sentence_features)
+        if not features:
+            raise ValueError("DropoutContrastiveLoss received no input columns.")
+        if len(features) == 1:
+            embeddings = self.embed_two_views(features[0])
+        else:
+            # All columns are sentences of one kind: one merged forward when they preprocess alike.
+            embeddings = embed_columns(self.model, features, separate_first=False)
+        return self.compute_loss_from_embeddings(embeddings, labels)
+
+    def embed_two_views(self, features: dict[str, Tensor]) -> list[Tensor]:
+        """Encode a tokenized batch twice in one forward pass of 2N rows; dropout makes the views differ."""
+        batch_size = _get_batch_size(features)
+        if batch_size < 2 and not self.gather_across_devices:
+            raise ValueError(
+                f"Unsupervised SimCSE needs at least 2 sentences per batch (got {batch_size}): "
+                "the other sentences of the batch are the negatives."
+            )
+        self._check_dropout()
+        merged = merge_feature_batches([features, features])
+        if merged is None:  # features that cannot be stacked (rare module types): two passes, same math
+            return [self.model(features)["sentence_embedding"] for _ in range(2)]
+        embeddings = self.model(merged)["sentence_embedding"]  # (2N, D)
+        return list(embeddings.reshape(2, batch_size, *embeddings.shape[1:]).unbind(0))  # 2 × (N, D)
+
+    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None) -> Tensor:
+        """InfoNCE of the first column (anchors) against all others (positive first, then hard negatives)."""
+        if len(embeddings) < 2:
+            raise ValueError(f"Expected the anchor embeddings and at least one candidate column, got {len(embeddings)}.")
+        device_type = embeddings[0].device.type
+        with torch.autocast(device_type=device_type, enabled=False):
+            anchors = embeddings[0].float()  # (N, D)
+            candidates = [column.float() for column in embeddings[1:]]  # k × (N, D)
+            batch_size = anchors.size(0)
+            offset = 0
+            if self.gather_across_devices:
+                candidates = [all_gather_with_grad(column) for column in candidates]  # k × (W·N, D)
+                offset = get_rank() * batch_size
+            global_size = candidates[0].size(0)
+            if global_size < 2:
+                raise ValueError(
+                    f"SimCSE needs at least 2 sentences per batch (got {global_size}): "
+                    "the other sentences of the batch are the negatives."
+                )
+            scores = cos_sim(anchors, torch.cat(candidates)) / self.temperature  # (N, k·W·N)
+            targets = torch.arange(offset, offset + batch_size, device=anchors.device)  # (N,)
+            if self.hard_negative_weight != 0.0 and len(candidates) > 1:
+                weights = torch.zeros_like(scores)
+                rows = torch.arange(batch_size, device=anchors.device)
+                for column in range(1, len(candidates)):
+                    weights[rows, column * global_size + targets] = self.hard_negative_weight
+                scores = scores + weights
+            return F.cross_entropy(scores, targets)
+
+    def _check_dropout(self) -> None:
+        """Warn once when the unsupervised mode would see two identical views (no noise, no signal)."""
+        if self._checked_dropout:
+            return
+        self._checked_dropout = True
+        has_dropout = any(isinstance(m, nn.Dropout) and m.p > 0 for m in self.model.modules())
+        if not has_dropout:
+            logger.warning(
+                "DropoutContrastiveLoss: the model has no dropout with p > 0, so both views of a sentence are "
+                "identical and unsupervised SimCSE learns nothing useful. Enable dropout in the encoder config."
+            )
+        elif not self.model.training:
+            logger.warning(
+                "DropoutContrastiveLoss: the model is in eval mode, so dropout is off and both views of a sentence "
+                "are identical. Call model.train() (the Trainer does this for you)."
+            )
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {
+            "temperature": self.temperature,
+            "hard_negative_weight": self.hard_negative_weight,
+            "gather_across_devices": self.gather_across_devices,
+        }
+
+    @property
+    def citation(self) -> str:
+        return SIMCSE_CITATION
