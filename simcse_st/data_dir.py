@@ -20,7 +20,9 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path | N
     path = Path(raw).expanduser()
     if not path.is_dir():
         source = "data_dir" if data_dir is not None else f"${DATA_ENV_VAR}"
-        raise FileNotFoundError(f"The data directory {str(path)!r} (from {source}) does not exist or is not a directory.")
+        raise FileNotFoundError(
+            f"The data directory {str(path)!r} (from {source}) does not exist or is not a directory."
+        )
     return path
 
 

@@ -1,4 +1,4 @@
-"""Read and clean sentence corpora: ``.txt`` (one sentence per line), ``.csv``, ``.tsv``, ``.jsonl``, each optionally ``.gz``.
+"""Read and clean sentence corpora: `.txt` (one sentence per line), `.csv`, `.tsv`, `.jsonl`, optionally gzipped.
 
 Everything streams line by line, so a corpus is never held twice in memory; only the kept sentences are.
 """
@@ -38,11 +38,16 @@ def _open_binary(path: Path) -> IO[bytes]:
         raise FileNotFoundError(f"Corpus file not found: {str(path)!r}")
     if path.is_dir():
         raise IsADirectoryError(f"Expected a corpus file, got a directory: {str(path)!r}")
-    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")  # noqa: SIM115
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
-def iter_lines(path: str | os.PathLike[str], errors: DecodeErrors = "strict", counts: Counter | None = None) -> Iterator[str]:
-    """Yield the decoded lines of a (possibly gzipped) UTF-8 file, without their line endings.
+def iter_lines(
+    path: str | os.PathLike[str],
+    errors: DecodeErrors = "strict",
+    counts: Counter | None = None,
+    keep_ends: bool = False,
+) -> Iterator[str]:
+    """Yield the decoded lines of a (possibly gzipped) UTF-8 file, without their line endings unless ``keep_ends``.
 
     ``errors="strict"`` raises ``UnicodeDecodeError``-derived ``ValueError`` naming the file and line number;
     ``"skip"`` drops undecodable lines (counted in ``counts["undecodable"]``); ``"replace"`` keeps them with U+FFFD.
@@ -70,11 +75,13 @@ def iter_lines(path: str | os.PathLike[str], errors: DecodeErrors = "strict", co
                         "Pass errors='skip' to drop such lines or errors='replace' to keep them with U+FFFD "
                         "(CLI: --decode-errors skip|replace)."
                     ) from None
-            yield line.rstrip("\r\n")
+            yield line if keep_ends else line.rstrip("\r\n")
 
 
-def _iter_texts(path: Path, fmt: CorpusFormat, column: str | None, errors: DecodeErrors, counts: Counter) -> Iterator[str]:
-    lines = iter_lines(path, errors=errors, counts=counts)
+def _iter_texts(
+    path: Path, fmt: CorpusFormat, column: str | None, errors: DecodeErrors, counts: Counter
+) -> Iterator[str]:
+    lines = iter_lines(path, errors=errors, counts=counts, keep_ends=fmt in ("csv", "tsv"))
     if fmt == "txt":
         yield from lines
         return
@@ -189,10 +196,14 @@ def read_sentences(
         if limit is not None and len(sentences) >= limit:
             break
     dropped = ", ".join(f"{n} {why}" for why, n in counts.items() if why != "read" and n)
-    logger.info(f"{path}: kept {len(sentences)} of {counts['read']} sentences" + (f" (dropped: {dropped})" if dropped else ""))
+    logger.info(
+        f"{path}: kept {len(sentences)} of {counts['read']} sentences" + (f" (dropped: {dropped})" if dropped else "")
+    )
     if not sentences:
         raise ValueError(
-            f"{path}: no usable sentence (read {counts['read']} lines" + (f"; dropped: {dropped}" if dropped else "") + ")."
+            f"{path}: no usable sentence (read {counts['read']} lines"
+            + (f"; dropped: {dropped}" if dropped else "")
+            + ")."
         )
     return sentences
 
@@ -204,3 +215,41 @@ def load_sentences(path: str | os.PathLike[str], column_name: str = "text", **kw
     :func:`simcse_st.train_simcse` set those for you. Keyword arguments go to :func:`read_sentences`.
     """
     return Dataset.from_dict({column_name: read_sentences(path, **kwargs)})
+
+
+def load_pairs(path: str | os.PathLike[str], errors: DecodeErrors = "strict") -> Dataset:
+    """Read supervised SimCSE data: a ``.csv``/``.tsv`` with a header ``sent0, sent1[, hard_neg]``, like SimCSE's
+    ``nli_for_simcse.csv`` (anchor, entailment, contradiction). Rows with an empty cell are dropped (and counted).
+
+    Returns a ``datasets.Dataset`` with the columns ``sent0``, ``sent1`` and, when present, ``hard_neg``.
+    """
+    path = Path(path)
+    fmt = corpus_format(path)
+    if fmt not in ("csv", "tsv"):
+        raise ValueError(f"{path}: supervised data must be a .csv or .tsv file with a sent0,sent1[,hard_neg] header.")
+    reader = csv.reader(iter_lines(path, errors=errors, keep_ends=True), delimiter="," if fmt == "csv" else "\t")
+    header = next(reader, None)
+    if header is None:
+        raise ValueError(f"{path}: the file is empty.")
+    header = [name.strip() for name in header]
+    if "sent0" not in header or "sent1" not in header:
+        raise ValueError(f"{path}: the header must name sent0 and sent1 (and optionally hard_neg); found {header}.")
+    names = ["sent0", "sent1"] + (["hard_neg"] if "hard_neg" in header else [])
+    indices = [header.index(name) for name in names]
+    columns: dict[str, list[str]] = {name: [] for name in names}
+    dropped = 0
+    for row in reader:
+        cells = [row[i].strip() if i < len(row) else "" for i in indices]
+        if not all(cells):
+            dropped += 1
+            continue
+        for name, cell in zip(names, cells, strict=True):
+            columns[name].append(cell)
+    kept = len(columns["sent0"])
+    logger.info(
+        f"{path}: kept {kept} rows with columns {names}"
+        + (f" (dropped {dropped} with an empty cell)" if dropped else "")
+    )
+    if not kept:
+        raise ValueError(f"{path}: no complete row (dropped {dropped} with an empty cell).")
+    return Dataset.from_dict(columns)

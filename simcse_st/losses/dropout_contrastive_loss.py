@@ -105,7 +105,7 @@ class DropoutContrastiveLoss(nn.Module):
         self.temperature = float(temperature)
         self.hard_negative_weight = float(hard_negative_weight)
         self.gather_across_devices = bool(gather_across_devices)
-        self._checked_dropout = False
+        self._warned_no_noise = False
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
         features = list(sentence_features)
@@ -136,7 +136,9 @@ class DropoutContrastiveLoss(nn.Module):
     def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None) -> Tensor:
         """InfoNCE of the first column (anchors) against all others (positive first, then hard negatives)."""
         if len(embeddings) < 2:
-            raise ValueError(f"Expected the anchor embeddings and at least one candidate column, got {len(embeddings)}.")
+            raise ValueError(
+                f"Expected the anchor embeddings and at least one candidate column, got {len(embeddings)}."
+            )
         device_type = embeddings[0].device.type
         with torch.autocast(device_type=device_type, enabled=False):
             anchors = embeddings[0].float()  # (N, D)
@@ -163,21 +165,20 @@ class DropoutContrastiveLoss(nn.Module):
             return F.cross_entropy(scores, targets)
 
     def _check_dropout(self) -> None:
-        """Warn once when the unsupervised mode would see two identical views (no noise, no signal)."""
-        if self._checked_dropout:
+        """Warn (once) when the unsupervised mode would see two identical views: no noise, no signal."""
+        if self._warned_no_noise:
             return
-        self._checked_dropout = True
-        has_dropout = any(isinstance(m, nn.Dropout) and m.p > 0 for m in self.model.modules())
-        if not has_dropout:
-            logger.warning(
-                "DropoutContrastiveLoss: the model has no dropout with p > 0, so both views of a sentence are "
-                "identical and unsupervised SimCSE learns nothing useful. Enable dropout in the encoder config."
-            )
+        if not any(isinstance(m, nn.Dropout) and m.p > 0 for m in self.model.modules()):
+            reason = "the model has no dropout with p > 0; enable dropout in the encoder config"
         elif not self.model.training:
-            logger.warning(
-                "DropoutContrastiveLoss: the model is in eval mode, so dropout is off and both views of a sentence "
-                "are identical. Call model.train() (the Trainer does this for you)."
-            )
+            reason = "the model is in eval mode, so dropout is off; call model.train() (the Trainer does)"
+        else:
+            return
+        self._warned_no_noise = True
+        logger.warning(
+            f"DropoutContrastiveLoss: both views of each sentence are identical because {reason}. "
+            "Unsupervised SimCSE then learns nothing useful."
+        )
 
     def get_config_dict(self) -> dict[str, Any]:
         return {

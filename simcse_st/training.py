@@ -1,0 +1,230 @@
+"""``train_simcse``: the whole SimCSE run (model, data, loss, evaluator, Trainer) behind one function and the CLI."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
+from sentence_transformers.base.training_args import BatchSamplers
+from sentence_transformers.sentence_transformer.modules import Pooling
+from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from simcse_st.data.reading import DecodeErrors, load_pairs, load_sentences
+from simcse_st.hardware import resolve_bf16
+from simcse_st.losses import DropoutContrastiveLoss
+
+logger = logging.getLogger(__name__)
+
+PoolingName = Literal["cls", "mean"]
+DEFAULT_MODEL = "bert-base-uncased"
+
+
+def build_model(
+    model_name_or_path: str = DEFAULT_MODEL,
+    pooling: PoolingName = "cls",
+    max_seq_length: int = 32,
+    device: str | None = None,
+) -> SentenceTransformer:
+    """Encoder of ``model_name_or_path`` (a hub id, a HF model folder or a sentence-transformers folder) + ``pooling``.
+
+    Raises:
+        OSError: The model is neither a local folder nor reachable on the Hugging Face hub; the message says how to
+            pass a local model.
+    """
+    if pooling not in ("cls", "mean"):
+        raise ValueError(f"pooling must be 'cls' or 'mean', got {pooling!r}.")
+    if max_seq_length < 2:
+        raise ValueError(f"max_seq_length must be >= 2, got {max_seq_length}.")
+    try:
+        base = SentenceTransformer(model_name_or_path, device=device)
+    except OSError as error:
+        local = Path(model_name_or_path).expanduser().exists()
+        hint = (
+            "the folder exists but holds no loadable model (config.json + weights, or a sentence-transformers save)"
+            if local
+            else "it is not a local folder and could not be fetched from the Hugging Face hub (offline?); "
+            "pass a local model folder instead (CLI: --model PATH)"
+        )
+        raise OSError(f"Could not load model {model_name_or_path!r}: {hint}.") from error
+    transformer = base[0]
+    transformer.max_seq_length = max_seq_length
+    pooling_module = Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling)
+    return SentenceTransformer(modules=[transformer, pooling_module], device=device)
+
+
+def _metric_key(evaluator: BaseEvaluator) -> str:
+    """The Trainer's name for the evaluator's primary metric (``eval_`` + the name-prefixed metric)."""
+    metric = evaluator.primary_metric
+    if evaluator.name and not metric.startswith(evaluator.name + "_"):
+        metric = f"{evaluator.name}_{metric}"
+    return f"eval_{metric}"
+
+
+def _prepare_output_dir(output_dir: Path, overwrite: bool, resume: bool) -> None:
+    if output_dir.exists() and not output_dir.is_dir():
+        raise NotADirectoryError(f"Output path {str(output_dir)!r} exists and is not a directory.")
+    if output_dir.is_dir() and any(output_dir.iterdir()) and not (overwrite or resume):
+        raise FileExistsError(
+            f"Output directory {str(output_dir)!r} is not empty; pass overwrite=True (CLI: --overwrite) to train into "
+            "it anyway, or resume=True (CLI: --resume) to continue from its last checkpoint."
+        )
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+
+def train_simcse(
+    corpus: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    model: str | SentenceTransformer = DEFAULT_MODEL,
+    supervised: bool = False,
+    pooling: PoolingName = "cls",
+    epochs: float = 1.0,
+    max_steps: int | None = None,
+    batch_size: int = 64,
+    learning_rate: float = 3e-5,
+    max_seq_length: int = 32,
+    temperature: float = 0.05,
+    hard_negative_weight: float = 0.0,
+    seed: int = 42,
+    evaluator: BaseEvaluator | None = None,
+    eval_steps: int = 125,
+    save_steps: int | None = None,
+    bf16: bool | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    decode_errors: DecodeErrors = "strict",
+    logging_steps: int = 25,
+    show_progress_bar: bool = True,
+) -> dict[str, Any]:
+    """Train SimCSE and save the model, a ``results.json`` and the model card into ``output_dir``.
+
+    Unsupervised by default (one sentence per line in ``corpus``, read with :func:`simcse_st.load_sentences`);
+    ``supervised=True`` reads a ``sent0,sent1[,hard_neg]`` CSV (:func:`simcse_st.data.load_pairs`). The defaults are
+    the paper's unsupervised BERT-base settings: batch 64, lr 3e-5, 1 epoch, max_seq_length 32, temperature 0.05,
+    linear decay without warmup, [CLS] pooling. Batches never repeat a sentence and a last partial batch is dropped.
+
+    With an ``evaluator`` (e.g. ``STSEvaluator(data_dir, mode="dev")``) it evaluates every ``eval_steps`` and keeps the
+    best checkpoint by the evaluator's primary metric (STS-B dev Spearman), as the paper does. Checkpoints are
+    written to ``output_dir/checkpoints`` every ``save_steps`` (default: ``eval_steps``), so an interrupted run loses
+    at most that many steps; ``resume=True`` continues from the last one.
+
+    Args:
+        corpus: The training file.
+        output_dir: Where the final model, ``results.json`` and checkpoints go. Must be empty unless ``overwrite`` or
+            ``resume``.
+        model: A model name/path (built with :func:`build_model` and ``pooling``/``max_seq_length``) or a ready
+            ``SentenceTransformer`` (used as is).
+        bf16: bf16 autocast; ``None`` = on where the hardware supports it natively. The loss stays float32.
+
+    Returns:
+        The results written to ``results.json``: settings, steps, training loss, best metric and the eval history.
+    """
+    output_dir = Path(output_dir)
+    if batch_size < 2:
+        raise ValueError(f"batch_size must be >= 2 (in-batch negatives), got {batch_size}.")
+    if max_steps is not None and max_steps < 1:
+        raise ValueError(f"max_steps must be >= 1, got {max_steps}.")
+    if not learning_rate > 0 or not epochs > 0 or eval_steps < 1:
+        raise ValueError("learning_rate and epochs must be > 0 and eval_steps >= 1.")
+    if not Path(corpus).is_file():
+        raise FileNotFoundError(f"Training file not found: {str(corpus)!r}")
+    _prepare_output_dir(output_dir, overwrite, resume)
+
+    dataset = load_pairs(corpus, errors=decode_errors) if supervised else load_sentences(corpus, errors=decode_errors)
+    if len(dataset) < batch_size:
+        raise ValueError(f"{corpus}: {len(dataset)} usable rows, fewer than one batch of {batch_size}.")
+    if isinstance(model, SentenceTransformer):
+        st_model, model_name = model, getattr(model.model_card_data, "base_model", None) or "custom"
+    else:
+        st_model, model_name = build_model(model, pooling, max_seq_length), model
+    loss = DropoutContrastiveLoss(st_model, temperature=temperature, hard_negative_weight=hard_negative_weight)
+
+    use_bf16 = resolve_bf16(bf16, st_model.device)
+    save_steps = save_steps or eval_steps
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(output_dir / "checkpoints"),
+        num_train_epochs=epochs,
+        max_steps=max_steps or -1,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size,
+        learning_rate=learning_rate,
+        lr_scheduler_type="linear",
+        warmup_steps=0,
+        weight_decay=0.0,
+        seed=seed,
+        data_seed=seed,
+        bf16=use_bf16,
+        use_cpu=st_model.device.type == "cpu",
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        dataloader_drop_last=True,
+        eval_strategy="steps" if evaluator is not None else "no",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=2,
+        load_best_model_at_end=evaluator is not None,
+        metric_for_best_model=_metric_key(evaluator) if evaluator is not None else None,
+        greater_is_better=evaluator.greater_is_better if evaluator is not None else None,
+        logging_steps=logging_steps,
+        report_to="none",
+        disable_tqdm=not show_progress_bar,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=st_model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator
+    )
+    checkpoint = get_last_checkpoint(args.output_dir) if resume and Path(args.output_dir).is_dir() else None
+    if resume and checkpoint is None:
+        logger.warning(f"resume: no checkpoint in {args.output_dir}; starting from scratch.")
+    start = time.perf_counter()
+    try:
+        train_output = trainer.train(resume_from_checkpoint=checkpoint)
+    except KeyboardInterrupt:
+        last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+        logger.warning(
+            f"Interrupted. Last checkpoint: {last or 'none yet'}; continue with resume=True (CLI: --resume)."
+        )
+        raise
+    seconds = time.perf_counter() - start
+
+    st_model.save(str(output_dir))
+    history = [
+        {"step": entry["step"], key: entry[key]}
+        for entry in trainer.state.log_history
+        for key in [args.metric_for_best_model]
+        if key is not None and key in entry
+    ]
+    results: dict[str, Any] = {
+        "model": model_name,
+        "corpus": str(corpus),
+        "mode": "supervised" if supervised else "unsupervised",
+        "rows": len(dataset),
+        "settings": {
+            "pooling": pooling,
+            "epochs": epochs,
+            "max_steps": max_steps,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "max_seq_length": st_model.max_seq_length,
+            "seed": seed,
+            "bf16": use_bf16,
+            **loss.get_config_dict(),
+        },
+        "global_step": trainer.state.global_step,
+        "train_loss": train_output.training_loss,
+        "train_seconds": round(seconds, 2),
+        "best_metric_name": args.metric_for_best_model,
+        "best_metric": trainer.state.best_metric,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "eval_history": history,
+        "device": str(st_model.device),
+        "torch_threads": torch.get_num_threads(),
+    }
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    return results
