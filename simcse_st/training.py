@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -76,6 +77,8 @@ def _prepare_output_dir(output_dir: Path, overwrite: bool, resume: bool) -> None
             f"Output directory {str(output_dir)!r} is not empty; pass overwrite=True (CLI: --overwrite) to train into "
             "it anyway, or resume=True (CLI: --resume) to continue from its last checkpoint."
         )
+    if overwrite and not resume and (output_dir / "checkpoints").is_dir():
+        shutil.rmtree(output_dir / "checkpoints")  # stale checkpoints would be rotated into or resumed from
     output_dir.mkdir(parents=True, exist_ok=True)
 
 

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from simcse_st.data.reading import corpus_format, iter_lines, load_pairs, load_sentences, read_sentences
+from simcse_st.data.reading import (
+    corpus_format,
+    iter_lines,
+    iter_sentences,
+    load_pairs,
+    load_sentences,
+    read_sentences,
+)
 from simcse_st.data.unlabeled_sentence_loader import UnlabeledSentenceLoader
 
-__all__ = ["UnlabeledSentenceLoader", "corpus_format", "iter_lines", "load_pairs", "load_sentences", "read_sentences"]
+__all__ = [
+    "UnlabeledSentenceLoader",
+    "corpus_format",
+    "iter_lines",
+    "iter_sentences",
+    "load_pairs",
+    "load_sentences",
+    "read_sentences",
+]

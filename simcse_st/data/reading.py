@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 import logging
 import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
+import pyarrow as pa
 from datasets import Dataset
 
 logger = logging.getLogger(__name__)
@@ -137,7 +139,7 @@ def _iter_jsonl(path: Path, lines: Iterator[str], column: str | None, counts: Co
         yield value
 
 
-def read_sentences(
+def iter_sentences(
     path: str | os.PathLike[str],
     column: str | None = None,
     dedup: bool = True,
@@ -145,8 +147,9 @@ def read_sentences(
     max_words: int | None = None,
     errors: DecodeErrors = "strict",
     limit: int | None = None,
-) -> list[str]:
-    """Read, strip and filter the sentences of a corpus file; log how many were kept and why others were dropped.
+) -> Iterator[str]:
+    """Stream the stripped, filtered sentences of a corpus file; when done, log how many were kept and why the
+    others were dropped, and raise if none was usable.
 
     Args:
         path: ``.txt`` (one sentence per line), ``.csv``, ``.tsv`` or ``.jsonl`` (one object per line), each
@@ -154,7 +157,9 @@ def read_sentences(
         column: The text column of a ``.csv``/``.tsv`` (header row) or the key of a ``.jsonl`` file. Defaults to the
             only column, else ``text``/``sentence``/``sent0`` when present.
         dedup: Keep only the first occurrence of each (stripped) sentence. Duplicates in a batch are false
-            negatives for SimCSE, so this is on by default.
+            negatives for SimCSE, so this is on by default. Sentences are remembered by their 64-bit hash, not
+            their text, so dedup adds ~60 bytes per sentence (two different sentences collide with probability
+            ~n²/2⁶⁵: about 3e-8 for a million).
         min_words: Drop sentences with fewer whitespace-separated words.
         max_words: Drop sentences with more words (None: no limit).
         errors: What to do with lines that are not valid UTF-8: ``"strict"`` (raise, naming the line), ``"skip"``
@@ -171,8 +176,8 @@ def read_sentences(
         raise ValueError(f"limit must be >= 1, got {limit}.")
     path = Path(path)
     counts: Counter = Counter()
-    seen: set[str] = set()
-    sentences: list[str] = []
+    seen: set[int] = set()
+    kept = 0
     for text in _iter_texts(path, corpus_format(path), column, errors, counts):
         counts["read"] += 1
         text = text.strip()
@@ -188,33 +193,50 @@ def read_sentences(
                 counts["too long"] += 1
                 continue
         if dedup:
-            if text in seen:
+            key = hash(text)
+            if key in seen:
                 counts["duplicate"] += 1
                 continue
-            seen.add(text)
-        sentences.append(text)
-        if limit is not None and len(sentences) >= limit:
+            seen.add(key)
+        kept += 1
+        yield text
+        if limit is not None and kept >= limit:
             break
     dropped = ", ".join(f"{n} {why}" for why, n in counts.items() if why != "read" and n)
-    logger.info(
-        f"{path}: kept {len(sentences)} of {counts['read']} sentences" + (f" (dropped: {dropped})" if dropped else "")
-    )
-    if not sentences:
-        raise ValueError(
-            f"{path}: no usable sentence (read {counts['read']} lines"
-            + (f"; dropped: {dropped}" if dropped else "")
-            + ")."
-        )
-    return sentences
+    logger.info(f"{path}: kept {kept} of {counts['read']} sentences" + (f" (dropped: {dropped})" if dropped else ""))
+    if not kept:
+        detail = f"; dropped: {dropped}" if dropped else ""
+        raise ValueError(f"{path}: no usable sentence (read {counts['read']} lines{detail}).")
 
 
-def load_sentences(path: str | os.PathLike[str], column_name: str = "text", **kwargs) -> Dataset:
-    """Read a corpus with :func:`read_sentences` into a one-column ``datasets.Dataset`` for the Trainer.
+def read_sentences(path: str | os.PathLike[str], **kwargs: Any) -> list[str]:
+    """All sentences of :func:`iter_sentences` (same keyword arguments) as a list."""
+    return list(iter_sentences(path, **kwargs))
 
-    Use it with ``BatchSamplers.NO_DUPLICATES`` and ``dataloader_drop_last=True`` in the training arguments, or let
-    :func:`simcse_st.train_simcse` set those for you. Keyword arguments go to :func:`read_sentences`.
+
+def load_sentences(
+    path: str | os.PathLike[str], column_name: str = "text", chunk_size: int = 100_000, **kwargs: Any
+) -> Dataset:
+    """Read a corpus with :func:`iter_sentences` into a one-column ``datasets.Dataset`` for the Trainer.
+
+    The sentences go into Arrow ``chunk_size`` at a time, so no Python list of the whole corpus is ever built. Use
+    the dataset with ``BatchSamplers.NO_DUPLICATES`` and ``dataloader_drop_last=True`` in the training arguments, or
+    let :func:`simcse_st.training.train_simcse` set those for you. Keyword arguments go to :func:`iter_sentences`.
     """
-    return Dataset.from_dict({column_name: read_sentences(path, **kwargs)})
+    chunks: list[pa.Array] = []
+    buffer: list[str] = []
+    for sentence in iter_sentences(path, **kwargs):
+        buffer.append(sentence)
+        if len(buffer) == chunk_size:
+            chunks.append(pa.array(buffer, type=pa.large_string()))
+            buffer = []
+    if buffer:
+        chunks.append(pa.array(buffer, type=pa.large_string()))
+    table = pa.Table.from_arrays([pa.chunked_array(chunks, type=pa.large_string())], names=[column_name])
+    # An explicit fingerprint: without one, datasets hashes the whole table (a transient copy of the corpus).
+    stat = Path(path).stat()
+    key = json.dumps([str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, column_name, kwargs], default=str)
+    return Dataset(table, fingerprint=hashlib.sha256(key.encode()).hexdigest()[:16])
 
 
 def load_pairs(path: str | os.PathLike[str], errors: DecodeErrors = "strict") -> Dataset:
