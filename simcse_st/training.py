@@ -95,6 +95,7 @@ def train_simcse(
     max_seq_length: int = 32,
     temperature: float = 0.05,
     hard_negative_weight: float = 0.0,
+    gather_across_devices: bool | None = None,
     seed: int = 42,
     evaluator: BaseEvaluator | None = None,
     eval_steps: int = 125,
@@ -124,7 +125,12 @@ def train_simcse(
             ``resume``.
         model: A model name/path (built with :func:`build_model` and ``pooling``/``max_seq_length``) or a ready
             ``SentenceTransformer`` (used as is).
+        gather_across_devices: All-gather the candidates across processes so every anchor sees the negatives of the
+            global batch; ``None`` = on whenever the run is distributed (``torchrun``/``accelerate launch``).
         bf16: bf16 autocast; ``None`` = on where the hardware supports it natively. The loss stays float32.
+
+    Under ``torchrun --nproc_per_node N`` (or ``accelerate launch``) each process trains on its own batches of
+    ``batch_size`` (the global batch is ``N × batch_size``); only the main process writes the model and results.
 
     Returns:
         The results written to ``results.json``: settings, steps, training loss, best metric and the eval history.
@@ -138,7 +144,8 @@ def train_simcse(
         raise ValueError("learning_rate and epochs must be > 0 and eval_steps >= 1.")
     if not Path(corpus).is_file():
         raise FileNotFoundError(f"Training file not found: {str(corpus)!r}")
-    _prepare_output_dir(output_dir, overwrite, resume)
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, only the main process checks and prepares it
+        _prepare_output_dir(output_dir, overwrite, resume)
 
     dataset = load_pairs(corpus, errors=decode_errors) if supervised else load_sentences(corpus, errors=decode_errors)
     if len(dataset) < batch_size:
@@ -147,7 +154,15 @@ def train_simcse(
         st_model, model_name = model, getattr(model.model_card_data, "base_model", None) or "custom"
     else:
         st_model, model_name = build_model(model, pooling, max_seq_length), model
-    loss = DropoutContrastiveLoss(st_model, temperature=temperature, hard_negative_weight=hard_negative_weight)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if gather_across_devices is None:
+        gather_across_devices = world_size > 1
+    loss = DropoutContrastiveLoss(
+        st_model,
+        temperature=temperature,
+        hard_negative_weight=hard_negative_weight,
+        gather_across_devices=gather_across_devices,
+    )
 
     use_bf16 = resolve_bf16(bf16, st_model.device)
     save_steps = save_steps or eval_steps
@@ -165,6 +180,7 @@ def train_simcse(
         data_seed=seed,
         bf16=use_bf16,
         use_cpu=st_model.device.type == "cpu",
+        ddp_backend="gloo" if world_size > 1 and st_model.device.type == "cpu" else None,
         batch_sampler=BatchSamplers.NO_DUPLICATES,
         dataloader_drop_last=True,
         eval_strategy="steps" if evaluator is not None else "no",
@@ -196,6 +212,8 @@ def train_simcse(
         raise
     seconds = time.perf_counter() - start
 
+    if not trainer.is_world_process_zero():
+        return {"global_step": trainer.state.global_step, "train_loss": train_output.training_loss}
     st_model.save(str(output_dir))
     history = [
         {"step": entry["step"], key: entry[key]}
@@ -227,6 +245,7 @@ def train_simcse(
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "eval_history": history,
         "device": str(st_model.device),
+        "world_size": world_size,
         "torch_threads": torch.get_num_threads(),
     }
     (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
