@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from sentence_transformers.base.losses.gradcache import _get_batch_size
+from sentence_transformers.base.losses.gradcache import CachedLossMixin, _get_batch_size
 from sentence_transformers.base.losses.merged_forward import embed_columns, merge_feature_batches
 from sentence_transformers.sentence_transformer.model import SentenceTransformer
 from sentence_transformers.util import all_gather_with_grad, cos_sim, get_rank
@@ -27,13 +27,15 @@ SIMCSE_CITATION = """
 """
 
 
-class DropoutContrastiveLoss(nn.Module):
+class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
     def __init__(
         self,
         model: SentenceTransformer,
         temperature: float = 0.05,
         hard_negative_weight: float = 0.0,
         gather_across_devices: bool = False,
+        mini_batch_size: int | None = None,
+        show_progress_bar: bool = False,
     ) -> None:
         """
         The SimCSE objective (Gao, Yao & Chen, 2021): InfoNCE over cosine similarities with in-batch negatives.
@@ -58,6 +60,13 @@ class DropoutContrastiveLoss(nn.Module):
                 0 (the default) weighs hard negatives like any other negative. Only used with 3+ columns.
             gather_across_devices: All-gather the candidate embeddings (with gradients) from every process before
                 computing the loss, so that under DDP each anchor sees the negatives of the whole global batch.
+            mini_batch_size: Train large batches in bounded memory with GradCache (Gao et al., 2021): embed the
+                batch in mini-batches without gradients, compute the loss and its gradients w.r.t. the embeddings,
+                then re-embed each mini-batch with gradients, replaying its RNG state so that dropout draws the same
+                masks. Memory is that of one mini-batch; the price is a second forward pass. ``None`` (default):
+                one ordinary forward pass. In the unsupervised mode the two views are then two passes over the
+                mini-batches rather than one merged pass.
+            show_progress_bar: Show a progress bar over the mini-batches (with ``mini_batch_size``).
 
         References:
             - SimCSE: Simple Contrastive Learning of Sentence Embeddings: https://arxiv.org/abs/2104.08821
@@ -105,12 +114,23 @@ class DropoutContrastiveLoss(nn.Module):
         self.temperature = float(temperature)
         self.hard_negative_weight = float(hard_negative_weight)
         self.gather_across_devices = bool(gather_across_devices)
+        if mini_batch_size is not None and (not isinstance(mini_batch_size, int) or mini_batch_size < 1):
+            raise ValueError(f"mini_batch_size must be a positive integer or None, got {mini_batch_size!r}.")
+        self.mini_batch_size = mini_batch_size  # type: ignore[assignment]
+        self.uses_gradient_cache = mini_batch_size is not None
+        self.show_progress_bar = show_progress_bar
         self._warned_no_noise = False
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
         features = list(sentence_features)
         if not features:
             raise ValueError("DropoutContrastiveLoss received no input columns.")
+        if self.mini_batch_size is not None:
+            if len(features) == 1:
+                self._check_batch(features[0])
+                self._check_dropout()
+                features = [features[0], features[0]]  # two views: each column gets its own dropout draws
+            return self.forward_cached(features, labels)
         if len(features) == 1:
             embeddings = self.embed_two_views(features[0])
         else:
@@ -118,14 +138,18 @@ class DropoutContrastiveLoss(nn.Module):
             embeddings = embed_columns(self.model, features, separate_first=False)
         return self.compute_loss_from_embeddings(embeddings, labels)
 
-    def embed_two_views(self, features: dict[str, Tensor]) -> list[Tensor]:
-        """Encode a tokenized batch twice in one forward pass of 2N rows; dropout makes the views differ."""
+    def _check_batch(self, features: dict[str, Tensor]) -> int:
         batch_size = _get_batch_size(features)
         if batch_size < 2 and not self.gather_across_devices:
             raise ValueError(
                 f"Unsupervised SimCSE needs at least 2 sentences per batch (got {batch_size}): "
                 "the other sentences of the batch are the negatives."
             )
+        return batch_size
+
+    def embed_two_views(self, features: dict[str, Tensor]) -> list[Tensor]:
+        """Encode a tokenized batch twice in one forward pass of 2N rows; dropout makes the views differ."""
+        batch_size = self._check_batch(features)
         self._check_dropout()
         merged = merge_feature_batches([features, features])
         if merged is None:  # features that cannot be stacked (rare module types): two passes, same math
@@ -164,6 +188,16 @@ class DropoutContrastiveLoss(nn.Module):
                 scores = scores + weights
             return F.cross_entropy(scores, targets)
 
+    def calculate_loss(
+        self, reps: list[list[Tensor]], labels: Tensor | None = None, *, with_backward: bool = False
+    ) -> Tensor:
+        """GradCache step (2): the loss over the whole batch from the per-mini-batch embeddings."""
+        loss = self.compute_loss_from_embeddings([torch.cat(column) for column in reps], labels)
+        if with_backward:
+            loss.backward()
+            loss = loss.detach()
+        return loss
+
     def _check_dropout(self) -> None:
         """Warn (once) when the unsupervised mode would see two identical views: no noise, no signal."""
         if self._warned_no_noise:
@@ -185,6 +219,7 @@ class DropoutContrastiveLoss(nn.Module):
             "temperature": self.temperature,
             "hard_negative_weight": self.hard_negative_weight,
             "gather_across_devices": self.gather_across_devices,
+            "mini_batch_size": self.mini_batch_size,
         }
 
     @property

@@ -165,5 +165,10 @@ def test_warns_when_model_is_in_eval_mode(tiny_model: SentenceTransformer, caplo
 
 def test_config_and_citation(tiny_model: SentenceTransformer) -> None:
     loss = DropoutContrastiveLoss(tiny_model, temperature=0.1, hard_negative_weight=0.5, gather_across_devices=True)
-    assert loss.get_config_dict() == {"temperature": 0.1, "hard_negative_weight": 0.5, "gather_across_devices": True}
+    assert loss.get_config_dict() == {
+        "temperature": 0.1,
+        "hard_negative_weight": 0.5,
+        "gather_across_devices": True,
+        "mini_batch_size": None,
+    }
     assert "2104.08821" in loss.citation and "gao2021simcse" in loss.citation
