@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSampler
 from simcse_st.data.reading import (
     corpus_format,
     iter_lines,
@@ -13,6 +14,7 @@ from simcse_st.data.reading import (
 from simcse_st.data.unlabeled_sentence_loader import UnlabeledSentenceLoader
 
 __all__ = [
+    "LengthGroupedBatchSampler",
     "UnlabeledSentenceLoader",
     "corpus_format",
     "iter_lines",
