@@ -18,6 +18,7 @@ from sentence_transformers.sentence_transformer.modules import Pooling
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
+from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSampler
 from simcse_st.data.reading import DecodeErrors, load_pairs, load_sentences
 from simcse_st.hardware import resolve_bf16
 from simcse_st.losses import DropoutContrastiveLoss
@@ -25,6 +26,7 @@ from simcse_st.losses import DropoutContrastiveLoss
 logger = logging.getLogger(__name__)
 
 PoolingName = Literal["cls", "mean"]
+Batching = Literal["random", "length"]
 DEFAULT_MODEL = "bert-base-uncased"
 
 
@@ -96,6 +98,8 @@ def train_simcse(
     temperature: float = 0.05,
     hard_negative_weight: float = 0.0,
     gather_across_devices: bool | None = None,
+    mini_batch_size: int | None = None,
+    batching: Batching = "random",
     seed: int = 42,
     evaluator: BaseEvaluator | None = None,
     eval_steps: int = 125,
@@ -127,6 +131,10 @@ def train_simcse(
             ``SentenceTransformer`` (used as is).
         gather_across_devices: All-gather the candidates across processes so every anchor sees the negatives of the
             global batch; ``None`` = on whenever the run is distributed (``torchrun``/``accelerate launch``).
+        mini_batch_size: Train with GradCache in mini-batches of this size (memory of one mini-batch, a second
+            forward pass); ``None``: plain.
+        batching: ``"random"`` batches (the paper) or ``"length"``: random batches within length strata
+            (:class:`simcse_st.data.LengthGroupedBatchSampler`), which cuts padding.
         bf16: bf16 autocast; ``None`` = on where the hardware supports it natively. The loss stays float32.
 
     Under ``torchrun --nproc_per_node N`` (or ``accelerate launch``) each process trains on its own batches of
@@ -162,7 +170,10 @@ def train_simcse(
         temperature=temperature,
         hard_negative_weight=hard_negative_weight,
         gather_across_devices=gather_across_devices,
+        mini_batch_size=mini_batch_size,
     )
+    if batching not in ("random", "length"):
+        raise ValueError(f"batching must be 'random' or 'length', got {batching!r}.")
 
     use_bf16 = resolve_bf16(bf16, st_model.device)
     save_steps = save_steps or eval_steps
@@ -181,7 +192,7 @@ def train_simcse(
         bf16=use_bf16,
         use_cpu=st_model.device.type == "cpu",
         ddp_backend="gloo" if world_size > 1 and st_model.device.type == "cpu" else None,
-        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        batch_sampler=BatchSamplers.NO_DUPLICATES if batching == "random" else LengthGroupedBatchSampler,
         dataloader_drop_last=True,
         eval_strategy="steps" if evaluator is not None else "no",
         eval_steps=eval_steps,
@@ -235,6 +246,7 @@ def train_simcse(
             "max_seq_length": st_model.max_seq_length,
             "seed": seed,
             "bf16": use_bf16,
+            "batching": batching,
             **loss.get_config_dict(),
         },
         "global_step": trainer.state.global_step,
