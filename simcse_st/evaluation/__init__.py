@@ -2,4 +2,28 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from simcse_st.evaluation.alignment_uniformity import alignment_loss, uniformity_loss
+from simcse_st.evaluation.sts_data import (
+    SENTEVAL_SUBSETS,
+    STS_TASKS,
+    STSMode,
+    STSTask,
+    load_sts_task_from_hub,
+    load_sts_tasks,
+    read_sts_task,
+)
+from simcse_st.evaluation.sts_evaluator import STSEvaluator, format_sts_table
+
+__all__ = [
+    "SENTEVAL_SUBSETS",
+    "STS_TASKS",
+    "STSEvaluator",
+    "STSMode",
+    "STSTask",
+    "alignment_loss",
+    "format_sts_table",
+    "load_sts_task_from_hub",
+    "load_sts_tasks",
+    "read_sts_task",
+    "uniformity_loss",
+]
