@@ -14,7 +14,6 @@ import torch
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 from sentence_transformers.base.training_args import BatchSamplers
-from sentence_transformers.sentence_transformer.modules import Pooling
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
@@ -22,10 +21,12 @@ from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSample
 from simcse_st.data.reading import DecodeErrors, load_pairs, load_sentences
 from simcse_st.hardware import resolve_bf16
 from simcse_st.losses import DropoutContrastiveLoss
+from simcse_st.modules import build_simcse_model, set_dropout
 
 logger = logging.getLogger(__name__)
 
-PoolingName = Literal["cls", "mean"]
+PoolingName = Literal["cls", "cls_before_pooler", "avg", "avg_top2", "avg_first_last", "mean"]
+POOLINGS: tuple[str, ...] = ("cls", "cls_before_pooler", "avg", "avg_top2", "avg_first_last", "mean")
 Batching = Literal["random", "length"]
 DEFAULT_MODEL = "bert-base-uncased"
 
@@ -35,32 +36,24 @@ def build_model(
     pooling: PoolingName = "cls",
     max_seq_length: int = 32,
     device: str | None = None,
+    mlp_only_train: bool = False,
+    dropout: float | None = None,
 ) -> SentenceTransformer:
-    """Encoder of ``model_name_or_path`` (a hub id, a HF model folder or a sentence-transformers folder) + ``pooling``.
+    """Encoder of ``model_name_or_path`` (a hub id, a HF model folder or a sentence-transformers folder) + a SimCSE
+    pooler (:func:`simcse_st.modules.build_simcse_model`); ``"mean"`` is an alias of ``"avg"``.
+
+    ``pooling="cls"`` is SimCSE's [CLS] + MLP: with ``mlp_only_train`` the model gets the raw [CLS] vector
+    (``cls_before_pooler``) and the MLP lives in the loss (train only, not saved); without it the MLP is part of
+    the model.
 
     Raises:
         OSError: The model is neither a local folder nor reachable on the Hugging Face hub; the message says how to
             pass a local model.
     """
-    if pooling not in ("cls", "mean"):
-        raise ValueError(f"pooling must be 'cls' or 'mean', got {pooling!r}.")
-    if max_seq_length < 2:
-        raise ValueError(f"max_seq_length must be >= 2, got {max_seq_length}.")
-    try:
-        base = SentenceTransformer(model_name_or_path, device=device)
-    except OSError as error:
-        local = Path(model_name_or_path).expanduser().exists()
-        hint = (
-            "the folder exists but holds no loadable model (config.json + weights, or a sentence-transformers save)"
-            if local
-            else "it is not a local folder and could not be fetched from the Hugging Face hub (offline?); "
-            "pass a local model folder instead (CLI: --model PATH)"
-        )
-        raise OSError(f"Could not load model {model_name_or_path!r}: {hint}.") from error
-    transformer = base[0]
-    transformer.max_seq_length = max_seq_length
-    pooling_module = Pooling(transformer.get_embedding_dimension(), pooling_mode=pooling)
-    return SentenceTransformer(modules=[transformer, pooling_module], device=device)
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+    pooler = "avg" if pooling == "mean" else "cls_before_pooler" if pooling == "cls" and mlp_only_train else pooling
+    return build_simcse_model(model_name_or_path, pooler, max_seq_length, device=device, dropout=dropout)
 
 
 def _metric_key(evaluator: BaseEvaluator) -> str:
@@ -100,6 +93,9 @@ def train_simcse(
     gather_across_devices: bool | None = None,
     mini_batch_size: int | None = None,
     batching: Batching = "random",
+    mlp_only_train: bool | None = None,
+    mlm_weight: float = 0.0,
+    dropout: float | None = None,
     seed: int = 42,
     evaluator: BaseEvaluator | None = None,
     eval_steps: int = 125,
@@ -135,6 +131,12 @@ def train_simcse(
             forward pass); ``None``: plain.
         batching: ``"random"`` batches (the paper) or ``"length"``: random batches within length strata
             (:class:`simcse_st.data.LengthGroupedBatchSampler`), which cuts padding.
+        pooling: SimCSE's poolers: ``cls`` ([CLS] + MLP), ``cls_before_pooler``, ``avg`` (= ``mean``), ``avg_top2``,
+            ``avg_first_last``.
+        mlp_only_train: With ``pooling="cls"``: the MLP is used in training only and not saved (the paper's
+            unsupervised setting); ``None`` = on for unsupervised, off for supervised runs (the paper's defaults).
+        mlm_weight: Weight of the auxiliary MLM loss (paper: 0.1 when used); 0 = off.
+        dropout: Encoder dropout rate (hidden and attention); ``None`` keeps the checkpoint's (0.1 for BERT).
         bf16: bf16 autocast; ``None`` = on where the hardware supports it natively. The loss stays float32.
 
     Under ``torchrun --nproc_per_node N`` (or ``accelerate launch``) each process trains on its own batches of
@@ -158,10 +160,16 @@ def train_simcse(
     dataset = load_pairs(corpus, errors=decode_errors) if supervised else load_sentences(corpus, errors=decode_errors)
     if len(dataset) < batch_size:
         raise ValueError(f"{corpus}: {len(dataset)} usable rows, fewer than one batch of {batch_size}.")
+    if mlp_only_train is None:
+        mlp_only_train = not supervised
+    mlp_in_loss = mlp_only_train and pooling == "cls"
     if isinstance(model, SentenceTransformer):
         st_model, model_name = model, getattr(model.model_card_data, "base_model", None) or "custom"
+        if dropout is not None:
+            set_dropout(st_model, dropout)
     else:
-        st_model, model_name = build_model(model, pooling, max_seq_length), model
+        st_model = build_model(model, pooling, max_seq_length, mlp_only_train=mlp_in_loss, dropout=dropout)
+        model_name = model
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if gather_across_devices is None:
         gather_across_devices = world_size > 1
@@ -171,6 +179,8 @@ def train_simcse(
         hard_negative_weight=hard_negative_weight,
         gather_across_devices=gather_across_devices,
         mini_batch_size=mini_batch_size,
+        mlp_only_train=mlp_in_loss,
+        mlm_weight=mlm_weight,
     )
     if batching not in ("random", "length"):
         raise ValueError(f"batching must be 'random' or 'length', got {batching!r}.")
@@ -239,6 +249,7 @@ def train_simcse(
         "rows": len(dataset),
         "settings": {
             "pooling": pooling,
+            "dropout": dropout,
             "epochs": epochs,
             "max_steps": max_steps,
             "batch_size": batch_size,

@@ -22,7 +22,6 @@ def test_train_simcse_writes_a_reloadable_model_and_results(
         corpus_file,
         out,
         model=str(tiny_bert_dir),
-        pooling="mean",
         batch_size=4,
         max_steps=3,
         bf16=False,
@@ -32,20 +31,24 @@ def test_train_simcse_writes_a_reloadable_model_and_results(
     assert results["global_step"] == 3
     assert results["settings"]["batch_size"] == 4 and results["settings"]["temperature"] == 0.05
     assert json.loads((out / "results.json").read_text())["global_step"] == 3
+    assert results["settings"]["mlp_only_train"] is True  # the paper's unsupervised default: [CLS] + train-only MLP
     assert (out / "README.md").is_file()  # the model card
     model = SentenceTransformer(str(out), device="cpu")
     assert model.encode(["a dog runs."]).shape == (1, 32)
 
 
 def test_build_model_sets_pooling_and_length(tiny_bert_dir: Path) -> None:
-    model = build_model(str(tiny_bert_dir), pooling="cls", max_seq_length=16)
+    model = build_model(str(tiny_bert_dir), pooling="cls", max_seq_length=16, mlp_only_train=True)
     assert model.max_seq_length == 16
-    assert model[1].pooling_mode == "cls"
+    assert len(model) == 2 and model[1].pooling_mode == "cls"  # the raw [CLS]: the MLP lives in the loss
     features = model.preprocess(["the cat sits on the mat."])
     model.eval()
     with torch.no_grad():
         output = model(features)
     assert_close(output["sentence_embedding"], output["token_embeddings"][:, 0])
+    with_mlp = build_model(str(tiny_bert_dir), pooling="cls")  # supervised SimCSE: the MLP is part of the model
+    assert [type(m).__name__ for m in with_mlp] == ["Transformer", "Pooling", "Dense"]
+    assert build_model(str(tiny_bert_dir), pooling="mean")[1].pooling_mode == "mean"
 
 
 def test_supervised_triplets(tiny_bert_dir: Path, tmp_path: Path) -> None:

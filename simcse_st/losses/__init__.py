@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from simcse_st.losses.dropout_contrastive_loss import DropoutContrastiveLoss
+from simcse_st.losses.mlm_auxiliary import MLMAuxiliary
 
-__all__ = ["DropoutContrastiveLoss"]
+__all__ = ["DropoutContrastiveLoss", "MLMAuxiliary"]

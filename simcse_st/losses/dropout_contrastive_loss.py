@@ -6,11 +6,15 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from sentence_transformers.base.losses.gradcache import CachedLossMixin, _get_batch_size
+from sentence_transformers.base.losses.gradcache import CachedLossMixin, RandContext, _get_batch_size
 from sentence_transformers.base.losses.merged_forward import embed_columns, merge_feature_batches
 from sentence_transformers.sentence_transformer.model import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import Dense
 from sentence_transformers.util import all_gather_with_grad, cos_sim, get_rank
 from torch import Tensor, nn
+
+from simcse_st.losses.mlm_auxiliary import MLMAuxiliary
+from simcse_st.modules.simcse_pooling import SimCSEPooling, make_mlp_head
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +40,10 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         gather_across_devices: bool = False,
         mini_batch_size: int | None = None,
         show_progress_bar: bool = False,
+        mlp_only_train: bool = False,
+        mlm_weight: float = 0.0,
+        mlm_probability: float = 0.15,
+        same_dropout_mask: bool = False,
     ) -> None:
         """
         The SimCSE objective (Gao, Yao & Chen, 2021): InfoNCE over cosine similarities with in-batch negatives.
@@ -67,6 +75,20 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
                 one ordinary forward pass. In the unsupervised mode the two views are then two passes over the
                 mini-batches rather than one merged pass.
             show_progress_bar: Show a progress bar over the mini-batches (with ``mini_batch_size``).
+            mlp_only_train: SimCSE's unsupervised default: apply an MLP head (``Tanh(Linear(d, d))``, initialised
+                like SimCSE's ``MLPLayer``) to every embedding before the similarity, in training only. The head is a
+                parameter of this loss, so the Trainer optimizes it and ``model.save()`` does not save it: build the
+                model with the ``cls_before_pooler`` pooler (:func:`simcse_st.modules.build_simcse_model`) and the
+                saved model encodes with the raw [CLS] vector, as the paper evaluates.
+            mlm_weight: Weight λ of SimCSE's auxiliary MLM objective (:class:`~simcse_st.losses.MLMAuxiliary`);
+                ``0`` (default) = off; the paper uses 0.1. When on, ``forward`` returns
+                ``{"contrastive": loss, "mlm": mlm_weight * mlm_cross_entropy}``: the Trainer backpropagates their
+                sum and logs both.
+            mlm_probability: Share of the maskable tokens selected for the MLM objective (SimCSE: 0.15).
+            same_dropout_mask: The paper's "fixed 0.1" row of Table 3: in the one-column mode the two views are
+                encoded by two forward passes that replay the same RNG state, so they get the same dropout masks
+                (and are identical); the masks still change from step to step. Rates are set with
+                :func:`simcse_st.modules.set_dropout`.
 
         References:
             - SimCSE: Simple Contrastive Learning of Sentence Embeddings: https://arxiv.org/abs/2104.08821
@@ -120,8 +142,41 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         self.uses_gradient_cache = mini_batch_size is not None
         self.show_progress_bar = show_progress_bar
         self._warned_no_noise = False
+        if not isinstance(mlm_weight, (int, float)) or not mlm_weight >= 0:
+            raise ValueError(f"mlm_weight must be a number >= 0, got {mlm_weight!r}.")
+        if not 0.0 < mlm_probability < 1.0:
+            raise ValueError(f"mlm_probability must be in (0, 1), got {mlm_probability!r}.")
+        if mini_batch_size is not None and (mlm_weight > 0 or same_dropout_mask):
+            raise ValueError(
+                "mini_batch_size (GradCache) cannot be combined with mlm_weight > 0 or same_dropout_mask."
+            )
+        self.mlp_only_train = bool(mlp_only_train)
+        self.mlp = self._build_mlp(model) if self.mlp_only_train else None
+        self.mlm_weight = float(mlm_weight)
+        self.mlm_probability = float(mlm_probability)
+        self.mlm = MLMAuxiliary(model, mlm_probability) if self.mlm_weight > 0 else None
+        self.same_dropout_mask = bool(same_dropout_mask)
 
-    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
+    @staticmethod
+    def _build_mlp(model: SentenceTransformer) -> nn.Module:
+        """The train-only MLP head (SimCSE's ``MLPLayer``) on the model's device."""
+        if any(isinstance(module, SimCSEPooling) and module.pooler == "cls" for module in model.modules()):
+            raise ValueError(
+                "mlp_only_train=True, but the model's pooler already applies the MLP (pooler='cls'); build the model "
+                "with pooler='cls_before_pooler' so the MLP is used in training only."
+            )
+        if any(isinstance(module, Dense) for module in model.modules()):
+            logger.warning(
+                "mlp_only_train=True on a model with a Dense module (build_simcse_model's pooler='cls' is one): the "
+                "train-only MLP is applied after it. For SimCSE's setting use pooler='cls_before_pooler'."
+            )
+        config = getattr(model[0], "model", None)
+        initializer_range = float(getattr(getattr(config, "config", None), "initializer_range", 0.02))
+        return make_mlp_head(model.get_embedding_dimension(), initializer_range).to(model.device)
+
+    def forward(
+        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
+    ) -> Tensor | dict[str, Tensor]:
         features = list(sentence_features)
         if not features:
             raise ValueError("DropoutContrastiveLoss received no input columns.")
@@ -133,10 +188,16 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
             return self.forward_cached(features, labels)
         if len(features) == 1:
             embeddings = self.embed_two_views(features[0])
+        elif self.same_dropout_mask:
+            raise ValueError("same_dropout_mask applies to the one-column (unsupervised) mode only.")
         else:
             # All columns are sentences of one kind: one merged forward when they preprocess alike.
             embeddings = embed_columns(self.model, features, separate_first=False)
-        return self.compute_loss_from_embeddings(embeddings, labels)
+        loss = self.compute_loss_from_embeddings(embeddings, labels)
+        if self.mlm is None:
+            return loss
+        columns = [features[0], features[0]] if len(features) == 1 else features  # SimCSE masks every view
+        return {"contrastive": loss, "mlm": self.mlm_weight * self.mlm(self.model, columns)}
 
     def _check_batch(self, features: dict[str, Tensor]) -> int:
         batch_size = _get_batch_size(features)
@@ -151,11 +212,21 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         """Encode a tokenized batch twice in one forward pass of 2N rows; dropout makes the views differ."""
         batch_size = self._check_batch(features)
         self._check_dropout()
+        if self.same_dropout_mask:
+            return self._embed_with_same_masks(features)
         merged = merge_feature_batches([features, features])
         if merged is None:  # features that cannot be stacked (rare module types): two passes, same math
             return [self.model(features)["sentence_embedding"] for _ in range(2)]
         embeddings = self.model(merged)["sentence_embedding"]  # (2N, D)
         return list(embeddings.reshape(2, batch_size, *embeddings.shape[1:]).unbind(0))  # 2 × (N, D)
+
+    def _embed_with_same_masks(self, features: dict[str, Tensor]) -> list[Tensor]:
+        """Two forward passes from the same RNG state: identical dropout masks, identical views (Table 3)."""
+        state = RandContext(*(value for value in features.values() if isinstance(value, Tensor)))
+        first = self.model(dict(features))["sentence_embedding"]  # (N, D)
+        with state:  # replays the RNG state saved before the first pass, then restores the current one
+            second = self.model(dict(features))["sentence_embedding"]  # (N, D), equal to `first`
+        return [first, second]
 
     def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None) -> Tensor:
         """InfoNCE of the first column (anchors) against all others (positive first, then hard negatives)."""
@@ -165,8 +236,10 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
             )
         device_type = embeddings[0].device.type
         with torch.autocast(device_type=device_type, enabled=False):
-            anchors = embeddings[0].float()  # (N, D)
-            candidates = [column.float() for column in embeddings[1:]]  # k × (N, D)
+            columns = [column.float() for column in embeddings]  # (k + 1) × (N, D)
+            if self.mlp is not None:  # train-only MLP head, before any gathering (as SimCSE)
+                columns = [self.mlp(column) for column in columns]
+            anchors, candidates = columns[0], columns[1:]
             batch_size = anchors.size(0)
             offset = 0
             if self.gather_across_devices:
@@ -202,6 +275,13 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         """Warn (once) when the unsupervised mode would see two identical views: no noise, no signal."""
         if self._warned_no_noise:
             return
+        if self.same_dropout_mask:
+            self._warned_no_noise = True
+            logger.warning(
+                "DropoutContrastiveLoss(same_dropout_mask=True): both views of each sentence get the same dropout "
+                "masks and are identical (the paper's 'fixed 0.1' ablation, Table 3)."
+            )
+            return
         if not any(isinstance(m, nn.Dropout) and m.p > 0 for m in self.model.modules()):
             reason = "the model has no dropout with p > 0; enable dropout in the encoder config"
         elif not self.model.training:
@@ -215,12 +295,20 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         )
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {
+        """The settings (for model cards and ``results.json``); the paper options appear only when switched on."""
+        config: dict[str, Any] = {
             "temperature": self.temperature,
             "hard_negative_weight": self.hard_negative_weight,
             "gather_across_devices": self.gather_across_devices,
             "mini_batch_size": self.mini_batch_size,
         }
+        if self.mlp_only_train:
+            config["mlp_only_train"] = True
+        if self.mlm_weight > 0:
+            config.update(mlm_weight=self.mlm_weight, mlm_probability=self.mlm_probability)
+        if self.same_dropout_mask:
+            config["same_dropout_mask"] = True
+        return config
 
     @property
     def citation(self) -> str:
