@@ -10,21 +10,13 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from conftest import SENTENCES as ALL_SENTENCES
 from sentence_transformers import SentenceTransformer
 from torch.testing import assert_close
 
 from simcse_st import DropoutContrastiveLoss
 
-SENTENCES = [
-    "a man is playing a guitar.",
-    "the cat sits on the mat.",
-    "a dog runs in the park.",
-    "the weather is nice today.",
-    "she reads a book.",
-    "two kids play football.",
-    "the market fell sharply.",
-    "a woman slices an onion.",
-]
+SENTENCES = ALL_SENTENCES[:8]
 NEGATIVES = list(reversed(SENTENCES))
 
 

@@ -6,21 +6,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import SENTENCES as ALL_SENTENCES
 from sentence_transformers import SentenceTransformer
 from torch.testing import assert_close
 
 from simcse_st import DropoutContrastiveLoss, UnlabeledSentenceLoader
 
-SENTENCES = [
-    "a man is playing a guitar.",
-    "the cat sits on the mat.",
-    "a dog runs in the park.",
-    "the weather is nice today.",
-    "she reads a book.",
-    "two kids play football.",
-    "the market fell sharply.",
-    "a woman slices an onion.",
-]
+SENTENCES = ALL_SENTENCES[:8]
 
 
 def _without_dropout(model: SentenceTransformer) -> SentenceTransformer:
