@@ -5,8 +5,25 @@ from __future__ import annotations
 import typer
 
 import simcse_st
+from simcse_st.cli.encode import encode
+from simcse_st.cli.evaluate import evaluate
+from simcse_st.cli.quickstart import quickstart
+from simcse_st.cli.similarity import similarity
+from simcse_st.cli.train import train
 
-app = typer.Typer(name="simcse-st", help="SimCSE sentence embeddings for sentence-transformers.", no_args_is_help=True)
+app = typer.Typer(
+    name="simcse-st",
+    help="SimCSE sentence embeddings for sentence-transformers.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("train", no_args_is_help=True)(train)
+app.command("encode", no_args_is_help=True)(encode)
+app.command("evaluate", no_args_is_help=True)(evaluate)
+app.command("similarity", no_args_is_help=True)(similarity)
+app.command("quickstart")(quickstart)
 
 
 def _version(value: bool) -> None:
@@ -21,7 +38,13 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """SimCSE sentence embeddings for sentence-transformers."""
+    """SimCSE sentence embeddings for sentence-transformers.
+
+    \b
+    Example:
+      simcse-st train corpus.txt --model bert-base-uncased --output runs/simcse
+      simcse-st evaluate --model runs/simcse --data ../shared/data
+    """
 
 
 def main() -> None:

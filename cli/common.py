@@ -1,0 +1,109 @@
+"""What every command shares: turning library errors into one ``Error:`` line, logging setup, common options."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Literal
+
+import typer
+
+from simcse_st.data_dir import DATA_ENV_VAR
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    ValueError,
+    OSError,
+    ImportError,
+)
+_CLI_HANDLER = "_simcse_st_cli_handler"
+_bars_hidden = False
+
+DecodeErrorsChoice = Literal["strict", "skip", "replace"]
+
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Only warnings and errors: no info lines, no progress bars.")
+]
+ModelOption = Annotated[
+    str, typer.Option("--model", "-m", help="A model folder (sentence-transformers or Hugging Face) or a hub id.")
+]
+BatchSize = Annotated[int, typer.Option("--batch-size", "-b", help="Encoding batch size.")]
+DataDir = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        "-d",
+        envvar=DATA_ENV_VAR,
+        help=f"SentEval-style data directory (STS12..STS16, STSB, SICK, MR..MRPC) [env var: {DATA_ENV_VAR}].",
+        show_envvar=False,
+    ),
+]
+DecodeErrorsOption = Annotated[
+    DecodeErrorsChoice,
+    typer.Option(
+        help="Lines that are not valid UTF-8: strict = stop with an error, skip = drop them, replace = U+FFFD."
+    ),
+]
+
+
+def one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line (its type name when it has no message)."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return text or type(error).__name__
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn the errors a user can cause into ``Error: <message>`` on stderr and exit code 1, without a traceback."""
+    try:
+        yield
+    except USER_ERRORS as error:
+        typer.echo(f"Error: {one_line(error)}", err=True)
+        raise typer.Exit(1) from None
+
+
+class _DropTables(logging.Filter):
+    """Drops the result tables the evaluators log, for commands that print the table on stdout themselves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().lstrip("\n").startswith("+-")
+
+
+def setup_logging(quiet: bool = False, hide_tables: bool = False) -> None:
+    """Show the ``simcse_st`` loggers' messages (read statistics, evaluation tables) as plain lines on stderr.
+
+    ``hide_tables``: leave out the tables the evaluators log (the command prints them on stdout).
+    """
+    logger = logging.getLogger("simcse_st")
+    for handler in list(logger.handlers):
+        if getattr(handler, _CLI_HANDLER, False):
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler()  # the current sys.stderr
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    setattr(handler, _CLI_HANDLER, True)
+    if hide_tables:
+        handler.addFilter(_DropTables())
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    _quiet_library_progress_bars(quiet)
+
+
+def _quiet_library_progress_bars(quiet: bool) -> None:
+    """Hide (or show again, if this module hid them) the hub's and transformers' progress bars ("Loading weights")."""
+    global _bars_hidden
+    if quiet == _bars_hidden:
+        return
+    from huggingface_hub import utils as hub_utils
+    from transformers.utils import logging as transformers_logging
+
+    if quiet:
+        hub_utils.disable_progress_bars()
+        transformers_logging.disable_progress_bar()
+    else:
+        hub_utils.enable_progress_bars()
+        transformers_logging.enable_progress_bar()
+    _bars_hidden = quiet

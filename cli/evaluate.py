@@ -1,0 +1,64 @@
+"""``simcse-st evaluate``: a thin layer over :func:`simcse_st.evaluate.evaluate_model`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from simcse_st.cli.common import BatchSize, DataDir, ModelOption, Quiet, cli_errors, setup_logging
+
+
+def evaluate(
+    model: ModelOption,
+    data: DataDir = None,
+    tasks: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tasks",
+            "-t",
+            help="What to evaluate (repeat or comma-separate): sts, transfer, all, or single tasks sts12..sts16, "
+            "stsb, sickr, mr, cr, subj, mpqa, sst2, trec, mrpc. Default: sts.",
+        ),
+    ] = None,
+    mode: Annotated[
+        Literal["test", "dev"], typer.Option(help="STS split: test (SimCSE's table) or dev (STS-B dev, SICK-R trial).")
+    ] = "test",
+    transfer_mode: Annotated[
+        Literal["full", "fast"], typer.Option(help="Transfer tasks: full (10-fold, SimCSE's table) or fast (5-fold).")
+    ] = "full",
+    batch_size: BatchSize = 64,
+    max_seq_length: Annotated[
+        int | None,
+        typer.Option(help="Truncate sentences to N tokens (default: the model's own, 32 after simcse-st train)."),
+    ] = None,
+    json: Annotated[
+        Path | None, typer.Option("--json", help="Also write the metrics and the table to this file.")
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Evaluate a model on STS (Spearman ×100, SimCSE's Table 1) and, with --tasks transfer, the SentEval tasks.
+
+    Without --data (or $SIMCSE_ST_DATA) the STS sets are fetched from the Hugging Face hub.
+
+    \b
+    Example:
+      simcse-st evaluate --model runs/simcse --data ../shared/data --tasks sts --mode test --json results/sts.json
+    """
+    setup_logging(quiet, hide_tables=True)
+    with cli_errors():
+        from simcse_st.evaluate import evaluate_model
+
+        results = evaluate_model(
+            model,
+            data_dir=data,
+            tasks=tasks or ["sts"],
+            mode=mode,
+            transfer_mode=transfer_mode,
+            batch_size=batch_size,
+            max_seq_length=max_seq_length,
+            json_path=json,
+            show_progress_bar=not quiet,
+        )
+    typer.echo(results["table"])

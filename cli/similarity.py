@@ -1,0 +1,33 @@
+"""``simcse-st similarity``: a thin layer over :func:`simcse_st.similarity.pairwise_similarity`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from simcse_st.cli.common import BatchSize, ModelOption, Quiet, cli_errors, setup_logging
+
+
+def similarity(
+    sentences: Annotated[
+        list[str], typer.Argument(help="Two or more sentences (quote each one).", show_default=False)
+    ],
+    model: ModelOption,
+    batch_size: BatchSize = 64,
+    quiet: Quiet = False,
+) -> None:
+    """Print the cosine similarity of two sentences, or the matrix of all pairs for three or more.
+
+    \b
+    Example:
+      simcse-st similarity --model runs/simcse "A man plays the guitar." "Someone is making music."
+    """
+    if len(sentences) < 2:
+        raise typer.BadParameter("give at least two sentences.", param_hint="SENTENCES")
+    setup_logging(quiet)
+    with cli_errors():
+        from simcse_st.similarity import format_similarity, pairwise_similarity
+
+        scores = pairwise_similarity(model, sentences, batch_size=batch_size)
+    typer.echo(format_similarity(sentences, scores))

@@ -1,0 +1,65 @@
+"""``load_model``: a SentenceTransformer from a local folder or the hub, with errors that say what to do."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sentence_transformers import SentenceTransformer
+
+OFFLINE_HINT = (
+    "it is not a local folder and could not be fetched from the Hugging Face hub (offline?); "
+    "pass a local model folder instead (CLI: --model PATH)"
+)
+NOT_A_MODEL_HINT = (
+    "the folder exists but holds no loadable model (config.json + weights, or a sentence-transformers save)"
+)
+
+
+def looks_like_path(name: str) -> bool:
+    """Whether ``name`` can only be a filesystem path, never a hub id (``org/name`` or ``name``)."""
+    return (
+        name.startswith(("/", "./", "../", "~", ".\\", "..\\"))
+        or name in (".", "..")
+        or name.count("/") > 1
+        or "\\" in name
+        or (len(name) > 1 and name[1] == ":")
+    )
+
+
+def load_model(model_name_or_path: str | os.PathLike[str], device: str | None = None) -> SentenceTransformer:
+    """Load a SentenceTransformer as saved (modules, pooling and max_seq_length unchanged).
+
+    A plain Hugging Face model folder (``config.json`` + weights) loads with mean pooling, as in sentence-transformers.
+
+    Args:
+        model_name_or_path: A sentence-transformers or Hugging Face model folder, or a hub id.
+        device: ``"cpu"``, ``"cuda"``, ...; ``None`` picks the best available.
+
+    Raises:
+        FileNotFoundError: ``model_name_or_path`` is a path (``/...``, ``./...``, ``a/b/c``) that does not exist.
+        NotADirectoryError: The path is a file, not a model folder.
+        OSError: The folder holds no loadable model, or the hub id could not be fetched (offline); the message says
+            how to pass a local model instead.
+
+    Example:
+        ::
+
+            model = load_model("runs/simcse")  # a folder written by train_simcse or SentenceTransformer.save
+    """
+    name = os.fspath(model_name_or_path)
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise NotADirectoryError(f"Could not load model {name!r}: it is a file, not a model folder.")
+        try:
+            return SentenceTransformer(str(path), device=device)
+        except (OSError, ValueError) as error:
+            detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+            raise OSError(f"Could not load model {name!r}: {NOT_A_MODEL_HINT} ({detail}).") from error
+    if looks_like_path(name):
+        raise FileNotFoundError(f"Model folder not found: {name!r}.")
+    try:
+        return SentenceTransformer(name, device=device)
+    except (OSError, ValueError) as error:  # ValueError: HFValidationError for a malformed repo id
+        raise OSError(f"Could not load model {name!r}: {OFFLINE_HINT}.") from error

@@ -1,0 +1,98 @@
+"""The app as a whole: help with an example on every command, --version, shared error handling, quickstart wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, get_args
+
+import pytest
+from cli_helpers import assert_clean_error, assert_ok, invoke
+
+import simcse_st
+from simcse_st.cli import train as train_cli
+from simcse_st.cli.app import app
+from simcse_st.cli.common import cli_errors, one_line
+from simcse_st.training import DEFAULT_MODEL, POOLINGS
+
+
+def _command_names() -> list[str]:
+    return [command.name or command.callback.__name__ for command in app.registered_commands]
+
+
+def test_the_commands_are_registered() -> None:
+    assert set(_command_names()) == {"train", "encode", "evaluate", "similarity", "quickstart"}
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for command in _command_names():
+        result = invoke(command, "--help")
+        assert_ok(result)
+        assert "Example" in result.output and f"simcse-st {command}" in result.output, command
+        assert "--quiet" in result.output, command
+
+
+def test_root_help_lists_commands_and_version() -> None:
+    result = invoke("--help")
+    assert_ok(result)
+    for name in _command_names():
+        assert name in result.output
+    version = invoke("--version")
+    assert_ok(version)
+    assert version.output.strip() == f"simcse-st {simcse_st.__version__}"
+
+
+def test_cli_mirrors_the_library_defaults_and_choices() -> None:
+    assert train_cli.DEFAULT_MODEL == DEFAULT_MODEL
+    assert get_args(train_cli.Pooling) == POOLINGS
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        FileNotFoundError("no such file: 'x'"),
+        FileExistsError("exists"),
+        NotADirectoryError("not a dir"),
+        IsADirectoryError("a dir"),
+        ValueError("bad\nvalue"),
+        OSError("offline"),
+        ImportError("pip install foo"),
+    ],
+)
+def test_cli_errors_prints_one_line_and_exits_1(error: Exception, capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    with pytest.raises(typer.Exit) as exit_info, cli_errors():
+        raise error
+    assert exit_info.value.exit_code == 1
+    assert capsys.readouterr().err == f"Error: {one_line(error)}\n"
+    assert "\n" not in one_line(error)
+
+
+def test_cli_errors_lets_bugs_through() -> None:
+    with pytest.raises(RuntimeError), cli_errors():
+        raise RuntimeError("a bug: keep the traceback")
+
+
+def test_quickstart_passes_its_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr("simcse_st.quickstart.run_quickstart", lambda **kwargs: calls.append(kwargs) or {})
+    monkeypatch.setenv("SIMCSE_ST_DATA", str(tmp_path))
+    result = invoke("quickstart", "--output", tmp_path / "qs", "--steps", "7", "--no-bf16", "-q")
+    assert_ok(result)
+    assert calls == [
+        {
+            "data_dir": str(tmp_path),  # from $SIMCSE_ST_DATA
+            "output_dir": tmp_path / "qs",
+            "steps": 7,
+            "batch_size": 64,
+            "eval_steps": 50,
+            "seed": 42,
+            "bf16": False,
+            "show_progress_bar": False,
+        }
+    ]
+
+
+def test_quickstart_without_data_is_a_clean_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SIMCSE_ST_DATA", raising=False)
+    assert_clean_error(invoke("quickstart", "-q"), "No data directory")
