@@ -16,7 +16,7 @@ import numpy as np
 from sentence_transformers import SentenceTransformer
 from tqdm.auto import tqdm
 
-from simcse_st.data.reading import DecodeErrors, _column_index, corpus_format, iter_lines
+from simcse_st.data.reading import DecodeErrors, column_index, corpus_format, iter_lines
 from simcse_st.model_loading import load_model
 
 logger = logging.getLogger(__name__)
@@ -233,7 +233,7 @@ def _delimited_texts(
     header = next(reader, None)
     if header is None:
         return
-    index = _column_index(path, header, column)
+    index = column_index(path, header, column)
     for row in reader:
         line = reader.line_num + counts["undecodable"]
         if not row:

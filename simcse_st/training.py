@@ -154,8 +154,8 @@ def train_simcse(
         raise ValueError("learning_rate and epochs must be > 0 and eval_steps >= 1.")
     if not Path(corpus).is_file():
         raise FileNotFoundError(f"Training file not found: {str(corpus)!r}")
-    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, only the main process checks and prepares it
-        _prepare_output_dir(output_dir, overwrite, resume)
+    if int(os.environ.get("RANK", "0")) == 0 and output_dir.is_dir() and any(output_dir.iterdir()):
+        _prepare_output_dir(output_dir, overwrite, resume)  # fail fast on a non-empty directory, before any work
 
     dataset = load_pairs(corpus, errors=decode_errors) if supervised else load_sentences(corpus, errors=decode_errors)
     if len(dataset) < batch_size:
@@ -185,6 +185,8 @@ def train_simcse(
     if batching not in ("random", "length"):
         raise ValueError(f"batching must be 'random' or 'length', got {batching!r}.")
 
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, only the main process prepares it
+        _prepare_output_dir(output_dir, overwrite, resume)
     use_bf16 = resolve_bf16(bf16, st_model.device)
     save_steps = save_steps or eval_steps
     args = SentenceTransformerTrainingArguments(

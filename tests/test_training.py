@@ -83,8 +83,10 @@ def test_user_errors(tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path) -> 
         train_simcse(corpus_file, tmp_path / "b", model=str(tiny_bert_dir), batch_size=64)
     with pytest.raises(ValueError, match="batch_size"):
         train_simcse(corpus_file, tmp_path / "c", model=str(tiny_bert_dir), batch_size=1)
-    with pytest.raises(OSError, match="pass a local model folder"):
+    with pytest.raises(FileNotFoundError, match="Model folder not found"):
         build_model(str(tmp_path / "no-such-model"))
+    with pytest.raises(OSError, match="pass a local model folder"):
+        build_model("no-such-org/no-such-model-on-the-hub")  # HF_HUB_OFFLINE or no network: a clear message
 
 
 def test_resume_continues_from_the_last_checkpoint(tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def _iter_texts(
     header = next(reader, None)
     if header is None:
         return
-    index = _column_index(path, header, column)
+    index = column_index(path, header, column)
     for row in reader:
         if not row:
             continue
@@ -104,7 +104,7 @@ def _iter_texts(
         yield row[index]
 
 
-def _column_index(path: Path, header: list[str], column: str | None) -> int:
+def column_index(path: Path, header: list[str], column: str | None) -> int:
     if column is None:
         if len(header) == 1:
             return 0

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules.module import Module
 from sentence_transformers.sentence_transformer.modules import Dense, Pooling, Transformer, WeightedLayerPooling
 from torch import nn
 
+from simcse_st.model_loading import load_model
 from simcse_st.modules.dropout import set_dropout
 from simcse_st.modules.simcse_pooling import HIDDEN_STATE_POOLERS, POOLERS, PoolerName, SimCSEPooling, make_mlp_head
 
@@ -104,16 +103,7 @@ def build_simcse_model(
         raise ValueError(f"pooler must be one of {POOLERS}, got {pooler!r}.")
     if max_seq_length < 2:
         raise ValueError(f"max_seq_length must be >= 2, got {max_seq_length}.")
-    try:
-        base = SentenceTransformer(model_name_or_path, device=device)
-    except OSError as error:
-        hint = (
-            "the folder exists but holds no loadable model (config.json + weights, or a sentence-transformers save)"
-            if Path(model_name_or_path).expanduser().exists()
-            else "it is not a local folder and could not be fetched from the Hugging Face hub (offline?); "
-            "pass a local model folder instead"
-        )
-        raise OSError(f"Could not load model {model_name_or_path!r}: {hint}.") from error
+    base = load_model(model_name_or_path, device=device)
     transformer = base[0]
     if not isinstance(transformer, Transformer):
         raise ValueError(

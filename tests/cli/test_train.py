@@ -197,7 +197,7 @@ def test_missing_eval_data_dir(corpus_file: Path, tiny_bert_dir: Path, tmp_path:
 
 
 def test_unknown_model_path(corpus_file: Path, tmp_path: Path) -> None:
-    error = assert_clean_error(_train(corpus_file, tmp_path / "no-model", tmp_path / "o"), "Could not load model")
+    error = assert_clean_error(_train(corpus_file, tmp_path / "no-model", tmp_path / "o"), "Model folder not found")
     assert "no-model" in error
 
 
