@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -157,7 +158,8 @@ def train(
             where = f"the last checkpoint is {last}" if last else "no checkpoint was written yet"
             typer.echo(f"Interrupted: {where}. Run the same command with --resume to continue.", err=True)
             raise typer.Exit(130) from None
-    typer.echo(_summary(results, output))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, the main process reports
+        typer.echo(_summary(results, output))
 
 
 def _dev_evaluator(data_dir: Path) -> STSEvaluator:

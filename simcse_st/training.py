@@ -235,9 +235,6 @@ def train_simcse(
         raise
     seconds = time.perf_counter() - start
 
-    if not trainer.is_world_process_zero():
-        return {"global_step": trainer.state.global_step, "train_loss": train_output.training_loss}
-    st_model.save(str(output_dir))
     history = [
         {"step": entry["step"], key: entry[key]}
         for entry in trainer.state.log_history
@@ -273,5 +270,7 @@ def train_simcse(
         "world_size": world_size,
         "torch_threads": torch.get_num_threads(),
     }
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    if trainer.is_world_process_zero():  # under torchrun, one process writes the model and results
+        st_model.save(str(output_dir))
+        (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     return results

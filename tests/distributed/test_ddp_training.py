@@ -62,3 +62,31 @@ def test_torchrun_two_processes_shard_train_and_save_once(
     assert json.loads((saved / "results.json").read_text())["world_size"] == 2
     reloaded = SentenceTransformer(str(saved), device="cpu")
     assert reloaded.encode(["a dog runs."]).shape == (1, 32)
+
+
+def test_torchrun_runs_the_cli(tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path) -> None:
+    cli = Path(sys.executable).with_name("simcse-st")
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(_free_port()),
+    ]
+    out = tmp_path / "cli-model"
+    args = ["train", str(corpus_file), "--model", str(tiny_bert_dir), "--batch-size", "4", "--max-steps", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run(
+        [*command, str(cli), *args, "--output", str(out), "--no-bf16", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.count("Saved the model") == 1  # only the main process reports
+    results = json.loads((out / "results.json").read_text())
+    assert results["world_size"] == 2 and results["settings"]["gather_across_devices"] is True
+    assert SentenceTransformer(str(out), device="cpu").encode(["a dog runs."]).shape == (1, 32)
