@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "load_sentences": "simcse_st.data",
     "read_sentences": "simcse_st.data",
     "STSEvaluator": "simcse_st.evaluation",
+    "TransferEvaluator": "simcse_st.evaluation",
     "format_sts_table": "simcse_st.evaluation",
     "alignment_loss": "simcse_st.evaluation",
     "uniformity_loss": "simcse_st.evaluation",
@@ -37,6 +38,7 @@ __all__ = [
     "DropoutContrastiveLoss",
     "LengthGroupedBatchSampler",
     "STSEvaluator",
+    "TransferEvaluator",
     "UnlabeledSentenceLoader",
     "__version__",
     "alignment_loss",
@@ -59,7 +61,13 @@ if TYPE_CHECKING:
     from simcse_st.data_dir import DATA_ENV_VAR, resolve_data_dir
     from simcse_st.encoding import encode_file
     from simcse_st.evaluate import evaluate_model
-    from simcse_st.evaluation import STSEvaluator, alignment_loss, format_sts_table, uniformity_loss
+    from simcse_st.evaluation import (
+        STSEvaluator,
+        TransferEvaluator,
+        alignment_loss,
+        format_sts_table,
+        uniformity_loss,
+    )
     from simcse_st.losses import DropoutContrastiveLoss
     from simcse_st.model_loading import load_model
     from simcse_st.modules import build_simcse_model, set_dropout

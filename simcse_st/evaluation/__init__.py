@@ -13,6 +13,7 @@ from simcse_st.evaluation.sts_data import (
     read_sts_task,
 )
 from simcse_st.evaluation.sts_evaluator import STSEvaluator, format_sts_table
+from simcse_st.evaluation.transfer_evaluator import TransferEvaluator, format_transfer_table
 
 __all__ = [
     "SENTEVAL_SUBSETS",
@@ -20,8 +21,10 @@ __all__ = [
     "STSEvaluator",
     "STSMode",
     "STSTask",
+    "TransferEvaluator",
     "alignment_loss",
     "format_sts_table",
+    "format_transfer_table",
     "load_sts_task_from_hub",
     "load_sts_tasks",
     "read_sts_task",
