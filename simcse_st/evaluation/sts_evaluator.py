@@ -27,6 +27,7 @@ from simcse_st.evaluation.sts_data import (
     read_sts_task,
     resolve_tasks,
 )
+from simcse_st.evaluation.tables import render_table
 
 if TYPE_CHECKING:
     from sentence_transformers.sentence_transformer.model import SentenceTransformer
@@ -296,17 +297,6 @@ def _correlations(gold: list[float], pred: list[float]) -> tuple[float, float]:
     return float(spearmanr(gold, pred).statistic), float(pearsonr(gold, pred).statistic)
 
 
-def _lookup(metrics: Mapping[str, float], key: str, name: str | None) -> float | None:
-    if name is not None:
-        return metrics.get(f"{name}_{key}" if name else key)
-    if key in metrics:
-        return metrics[key]
-    matches = [candidate for candidate in metrics if candidate.endswith(f"_{key}")]
-    if len(matches) > 1:
-        raise ValueError(f"Several metrics end in {key!r} ({matches}); pass name= to choose one evaluator's keys.")
-    return metrics[matches[0]] if matches else None
-
-
 def format_sts_table(metrics: Mapping[str, float], name: str | None = None) -> str:
     """SimCSE's results table: Spearman ×100 with two decimals, columns STS12 .. STS16, STS-B, SICK-R, Avg.
 
@@ -326,15 +316,7 @@ def format_sts_table(metrics: Mapping[str, float], name: str | None = None) -> s
             +-------+--------+-------+
             '''
     """
-    columns: list[tuple[str, str]] = []
-    for key, header in TABLE_COLUMNS:
-        value = _lookup(metrics, f"{key}_spearman", name)
-        if value is not None:
-            columns.append((header, f"{100 * value:.2f}"))
-    if not columns:
+    table = render_table(metrics, [(header, f"{key}_spearman") for key, header in TABLE_COLUMNS], name)
+    if table is None:
         raise ValueError("No STS metrics found: expected keys ending in 'sts12_spearman', ..., 'avg_spearman'.")
-    widths = [max(len(header), len(value)) for header, value in columns]
-    rule = "+" + "+".join("-" * (width + 2) for width in widths) + "+"
-    head = "| " + " | ".join(header.center(width) for (header, _), width in zip(columns, widths, strict=True)) + " |"
-    row = "| " + " | ".join(value.rjust(width) for (_, value), width in zip(columns, widths, strict=True)) + " |"
-    return "\n".join([rule, head, rule, row, rule])
+    return table

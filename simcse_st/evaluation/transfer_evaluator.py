@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 
+from simcse_st.evaluation.tables import render_table
 from simcse_st.evaluation.transfer_data import (
     TRANSFER_TASKS,
     TransferSplit,
@@ -60,18 +61,6 @@ def binary_f1(predictions: torch.Tensor, labels: torch.Tensor) -> float:
     return 2 * true_positives / (2 * true_positives + errors) if true_positives else 0.0
 
 
-def _lookup(metrics: Mapping[str, float], key: str, name: str | None) -> float | None:
-    """``metrics[key]`` under the ``name`` prefix; with ``name=None``, under any prefix (the Trainer's ``eval_``)."""
-    if name is not None:
-        return metrics.get(f"{name}_{key}" if name else key)
-    if key in metrics:
-        return metrics[key]
-    matches = [candidate for candidate in metrics if candidate.endswith(f"_{key}")]
-    if len(matches) > 1:
-        raise ValueError(f"Several metrics end in {key!r} ({matches}); pass name= to choose one evaluator's keys.")
-    return metrics[matches[0]] if matches else None
-
-
 def format_transfer_table(metrics: Mapping[str, float], name: str | None = None) -> str:
     """SimCSE's transfer table: accuracy ×100 with two decimals, columns MR CR SUBJ MPQA SST TREC MRPC Avg.
 
@@ -90,18 +79,10 @@ def format_transfer_table(metrics: Mapping[str, float], name: str | None = None)
             +-------+-------+-------+
             '''
     """
-    columns: list[tuple[str, str]] = []
-    for header, key in TABLE_COLUMNS:
-        value = _lookup(metrics, key, name)
-        if value is not None:
-            columns.append((header, f"{100 * value:.2f}"))
-    if not columns:
+    table = render_table(metrics, list(TABLE_COLUMNS), name)
+    if table is None:
         raise ValueError("No transfer metrics found: expected keys ending in 'mr_accuracy', ..., 'avg_accuracy'.")
-    widths = [max(len(header), len(value)) for header, value in columns]
-    rule = "+" + "+".join("-" * (width + 2) for width in widths) + "+"
-    head = "| " + " | ".join(header.center(width) for (header, _), width in zip(columns, widths, strict=True)) + " |"
-    row = "| " + " | ".join(value.rjust(width) for (_, value), width in zip(columns, widths, strict=True)) + " |"
-    return "\n".join([rule, head, rule, row, rule])
+    return table
 
 
 class TransferEvaluator(BaseEvaluator):
