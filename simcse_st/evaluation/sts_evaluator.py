@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -27,7 +26,7 @@ from simcse_st.evaluation.sts_data import (
     read_sts_task,
     resolve_tasks,
 )
-from simcse_st.evaluation.tables import render_table
+from simcse_st.evaluation.tables import append_csv_row, render_table
 
 if TYPE_CHECKING:
     from sentence_transformers.sentence_transformer.model import SentenceTransformer
@@ -205,7 +204,7 @@ class STSEvaluator(BaseEvaluator):
         if output_path is not None and (self.write_csv or self.write_json):
             os.makedirs(output_path, exist_ok=True)
             if self.write_csv:
-                self._append_csv(Path(output_path) / self.csv_file, metrics, epoch, steps)
+                append_csv_row(self.csv_headers, Path(output_path) / self.csv_file, metrics, epoch, steps)
             if self.write_json:
                 self._write_json(Path(output_path) / self.json_file, metrics, epoch, steps)
 
@@ -257,14 +256,6 @@ class STSEvaluator(BaseEvaluator):
             metrics["align_loss"] = alignment_loss(embeddings[idx1], embeddings[idx2]).item()
             metrics["uniform_loss"] = uniformity_loss(embeddings[self._uniform_indices]).item()
         return {key: metrics[key] for key in self.metric_keys()}
-
-    def _append_csv(self, path: Path, metrics: dict[str, float], epoch: int, steps: int) -> None:
-        exists = path.is_file()
-        with open(path, newline="", mode="a" if exists else "w", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            if not exists:
-                writer.writerow(self.csv_headers)
-            writer.writerow([epoch, steps, *(metrics[key] for key in self.csv_headers[2:])])
 
     def _write_json(self, path: Path, metrics: dict[str, float], epoch: int, steps: int) -> None:
         table = {

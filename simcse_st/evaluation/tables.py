@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
+from pathlib import Path
 
 
 def lookup_metric(metrics: Mapping[str, float], key: str, name: str | None) -> float | None:
@@ -34,3 +36,14 @@ def render_table(metrics: Mapping[str, float], columns: list[tuple[str, str]], n
     head = "| " + " | ".join(header.center(width) for (header, _), width in zip(cells, widths, strict=True)) + " |"
     row = "| " + " | ".join(value.rjust(width) for (_, value), width in zip(cells, widths, strict=True)) + " |"
     return "\n".join([rule, head, rule, row, rule])
+
+
+def append_csv_row(headers: list[str], path: Path, metrics: Mapping[str, float], epoch: int, steps: int) -> None:
+    """Append ``epoch, steps, metrics...`` to the CSV at ``path`` (``headers`` = epoch, steps, metric keys),
+    writing the header row first when the file is new, like the sentence-transformers evaluators."""
+    exists = path.is_file()
+    with open(path, newline="", mode="a" if exists else "w", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        if not exists:
+            writer.writerow(headers)
+        writer.writerow([epoch, steps, *(metrics[key] for key in headers[2:])])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -15,7 +14,7 @@ import numpy as np
 import torch
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 
-from simcse_st.evaluation.tables import render_table
+from simcse_st.evaluation.tables import append_csv_row, render_table
 from simcse_st.evaluation.transfer_data import (
     TRANSFER_TASKS,
     TransferSplit,
@@ -196,7 +195,7 @@ class TransferEvaluator(BaseEvaluator):
         if output_path is not None and (self.write_csv or self.write_json):
             os.makedirs(output_path, exist_ok=True)
             if self.write_csv:
-                self._append_csv(Path(output_path) / self.csv_file, metrics, epoch, steps)
+                append_csv_row(self.csv_headers, Path(output_path) / self.csv_file, metrics, epoch, steps)
             if self.write_json:
                 self._write_json(Path(output_path) / self.json_file, metrics, epoch, steps)
 
@@ -236,14 +235,6 @@ class TransferEvaluator(BaseEvaluator):
         )
         f1_percent = round(100 * binary_f1(predictions, labels["test"]), 2)  # rounded as SentEval prints it
         return {key: accuracy, "mrpc_f1": round(f1_percent / 100, 4)}
-
-    def _append_csv(self, path: Path, metrics: dict[str, float], epoch: int, steps: int) -> None:
-        exists = path.is_file()
-        with open(path, newline="", mode="a" if exists else "w", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            if not exists:
-                writer.writerow(self.csv_headers)
-            writer.writerow([epoch, steps, *(metrics[key] for key in self.csv_headers[2:])])
 
     def _write_json(self, path: Path, metrics: dict[str, float], epoch: int, steps: int) -> None:
         table = {header: round(100 * metrics[key], 2) for header, key in TABLE_COLUMNS if key in metrics}
