@@ -71,7 +71,9 @@ def run_quickstart(
         overwrite=True,
         show_progress_bar=show_progress_bar,
     )
-    after = evaluator(model)[evaluator.primary_metric] * 100
+    # The model now holds the best checkpoint, whose STS-B dev score the Trainer has already measured.
+    best = results["best_metric"]
+    after = (best if best is not None else evaluator(model)[evaluator.primary_metric]) * 100
     results.update(stsb_dev_before=round(before, 2), stsb_dev_after=round(after, 2))
     print(f"STS-B dev Spearman ×100: before {before:.2f} -> after {after:.2f} ({steps} steps, model in {output_dir})")
     return results

@@ -19,19 +19,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _torchrun_command() -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port())]
+
+
 def test_torchrun_two_processes_shard_train_and_save_once(
     tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path
 ) -> None:
     worker = Path(__file__).with_name("ddp_worker.py")
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(_free_port()),
-    ]
+    command = _torchrun_command()
     # On CPU, model.fit only runs distributed when accelerate is told to use the CPU (the Trainer path sets use_cpu).
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "ACCELERATE_USE_CPU": "true"}
     done = subprocess.run(
@@ -66,15 +62,7 @@ def test_torchrun_two_processes_shard_train_and_save_once(
 
 def test_torchrun_runs_the_cli(tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path) -> None:
     cli = Path(sys.executable).with_name("simcse-st")
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(_free_port()),
-    ]
+    command = _torchrun_command()
     out = tmp_path / "cli-model"
     args = ["train", str(corpus_file), "--model", str(tiny_bert_dir), "--batch-size", "4", "--max-steps", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
