@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 import simcse_st
+from simcse_st.cli.ablate import ablate
 from simcse_st.cli.encode import encode
 from simcse_st.cli.evaluate import evaluate
 from simcse_st.cli.quickstart import quickstart
@@ -24,6 +25,7 @@ app.command("encode", no_args_is_help=True)(encode)
 app.command("evaluate", no_args_is_help=True)(evaluate)
 app.command("similarity", no_args_is_help=True)(similarity)
 app.command("quickstart")(quickstart)
+app.command("ablate", no_args_is_help=True)(ablate)
 
 
 def _version(value: bool) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from datasets import Dataset
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 from sentence_transformers.base.training_args import BatchSamplers
@@ -20,6 +21,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSampler
 from simcse_st.data.reading import DecodeErrors, load_pairs, load_sentences
 from simcse_st.hardware import resolve_bf16
+from simcse_st.loss_state import LossStateCallback
 from simcse_st.losses import DropoutContrastiveLoss
 from simcse_st.modules import build_simcse_model, set_dropout
 
@@ -78,7 +80,7 @@ def _prepare_output_dir(output_dir: Path, overwrite: bool, resume: bool) -> None
 
 
 def train_simcse(
-    corpus: str | os.PathLike[str],
+    corpus: str | os.PathLike[str] | Dataset,
     output_dir: str | os.PathLike[str],
     model: str | SentenceTransformer = DEFAULT_MODEL,
     supervised: bool = False,
@@ -96,6 +98,7 @@ def train_simcse(
     mlp_only_train: bool | None = None,
     mlm_weight: float = 0.0,
     dropout: float | None = None,
+    same_dropout_mask: bool = False,
     seed: int = 42,
     evaluator: BaseEvaluator | None = None,
     eval_steps: int = 125,
@@ -120,7 +123,8 @@ def train_simcse(
     at most that many steps; ``resume=True`` continues from the last one.
 
     Args:
-        corpus: The training file.
+        corpus: The training file, or a ready ``datasets.Dataset`` (one text column = unsupervised, two or more =
+            anchor, positive[, hard negatives]; e.g. from :func:`simcse_st.augment_dataset`).
         output_dir: Where the final model, ``results.json`` and checkpoints go. Must be empty unless ``overwrite`` or
             ``resume``.
         model: A model name/path (built with :func:`build_model` and ``pooling``/``max_seq_length``) or a ready
@@ -137,6 +141,7 @@ def train_simcse(
             unsupervised setting); ``None`` = on for unsupervised, off for supervised runs (the paper's defaults).
         mlm_weight: Weight of the auxiliary MLM loss (paper: 0.1 when used); 0 = off.
         dropout: Encoder dropout rate (hidden and attention); ``None`` keeps the checkpoint's (0.1 for BERT).
+        same_dropout_mask: Give both views of a sentence the same dropout mask (the paper's "fixed 0.1" ablation).
         bf16: bf16 autocast; ``None`` = on where the hardware supports it natively. The loss stays float32.
 
     Under ``torchrun --nproc_per_node N`` (or ``accelerate launch``) each process trains on its own batches of
@@ -152,12 +157,17 @@ def train_simcse(
         raise ValueError(f"max_steps must be >= 1, got {max_steps}.")
     if not learning_rate > 0 or not epochs > 0 or eval_steps < 1:
         raise ValueError("learning_rate and epochs must be > 0 and eval_steps >= 1.")
-    if not Path(corpus).is_file():
+    if not isinstance(corpus, Dataset) and not Path(corpus).is_file():
         raise FileNotFoundError(f"Training file not found: {str(corpus)!r}")
     if int(os.environ.get("RANK", "0")) == 0 and output_dir.is_dir() and any(output_dir.iterdir()):
         _prepare_output_dir(output_dir, overwrite, resume)  # fail fast on a non-empty directory, before any work
 
-    dataset = load_pairs(corpus, errors=decode_errors) if supervised else load_sentences(corpus, errors=decode_errors)
+    if isinstance(corpus, Dataset):
+        dataset = corpus
+    else:
+        dataset = (
+            load_pairs(corpus, errors=decode_errors) if supervised else load_sentences(corpus, errors=decode_errors)
+        )
     if len(dataset) < batch_size:
         raise ValueError(f"{corpus}: {len(dataset)} usable rows, fewer than one batch of {batch_size}.")
     if mlp_only_train is None:
@@ -181,6 +191,7 @@ def train_simcse(
         mini_batch_size=mini_batch_size,
         mlp_only_train=mlp_in_loss,
         mlm_weight=mlm_weight,
+        same_dropout_mask=same_dropout_mask,
     )
     if batching not in ("random", "length"):
         raise ValueError(f"batching must be 'random' or 'length', got {batching!r}.")
@@ -219,11 +230,18 @@ def train_simcse(
         disable_tqdm=not show_progress_bar,
     )
     trainer = SentenceTransformerTrainer(
-        model=st_model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator
+        model=st_model,
+        args=args,
+        train_dataset=dataset,
+        loss=loss,
+        evaluator=evaluator,
+        callbacks=[LossStateCallback(loss)],  # the train-only MLP / MLM head go into the checkpoints too
     )
     checkpoint = get_last_checkpoint(args.output_dir) if resume and Path(args.output_dir).is_dir() else None
     if resume and checkpoint is None:
         logger.warning(f"resume: no checkpoint in {args.output_dir}; starting from scratch.")
+    if checkpoint is not None:
+        LossStateCallback.restore(loss, checkpoint)
     start = time.perf_counter()
     try:
         train_output = trainer.train(resume_from_checkpoint=checkpoint)
@@ -235,15 +253,25 @@ def train_simcse(
         raise
     seconds = time.perf_counter() - start
 
+    # every evaluation: the step and all the evaluator's metrics (e.g. STS-B dev Spearman, align_loss, uniform_loss)
     history = [
-        {"step": entry["step"], key: entry[key]}
+        {
+            "step": entry["step"],
+            **{
+                key: value
+                for key, value in entry.items()
+                if key.startswith("eval_")
+                and not any(
+                    key.endswith(suffix) for suffix in ("_runtime", "_samples_per_second", "_steps_per_second")
+                )
+            },
+        }
         for entry in trainer.state.log_history
-        for key in [args.metric_for_best_model]
-        if key is not None and key in entry
+        if args.metric_for_best_model is not None and args.metric_for_best_model in entry
     ]
     results: dict[str, Any] = {
         "model": model_name,
-        "corpus": str(corpus),
+        "corpus": str(corpus) if not isinstance(corpus, Dataset) else f"<Dataset: {', '.join(corpus.column_names)}>",
         "mode": "supervised" if supervised else "unsupervised",
         "rows": len(dataset),
         "settings": {

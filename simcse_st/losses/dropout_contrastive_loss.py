@@ -142,6 +142,7 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         self.uses_gradient_cache = mini_batch_size is not None
         self.show_progress_bar = show_progress_bar
         self._warned_no_noise = False
+        self._autocast_state: tuple[str, torch.dtype, bool] | None = None  # of the forward pass, for the replay
         if not isinstance(mlm_weight, (int, float)) or not mlm_weight >= 0:
             raise ValueError(f"mlm_weight must be a number >= 0, got {mlm_weight!r}.")
         if not 0.0 < mlm_probability < 1.0:
@@ -181,6 +182,12 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         if not features:
             raise ValueError("DropoutContrastiveLoss received no input columns.")
         if self.mini_batch_size is not None:
+            device_type = self.model.device.type
+            self._autocast_state = (
+                device_type,
+                torch.get_autocast_dtype(device_type),
+                torch.is_autocast_enabled(device_type),
+            )
             if len(features) == 1:
                 self._check_batch(features[0])
                 self._check_dropout()
@@ -227,6 +234,22 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         with state:  # replays the RNG state saved before the first pass, then restores the current one
             second = self.model(dict(features))["sentence_embedding"]  # (N, D), equal to `first`
         return [first, second]
+
+    def embed_minibatch(
+        self,
+        sentence_feature: dict[str, Tensor],
+        begin: int,
+        end: int,
+        with_grad: bool,
+        copy_random_state: bool,
+        random_state: RandContext | None = None,
+    ) -> tuple[Tensor, RandContext | None]:
+        """One GradCache mini-batch, under the autocast state of the forward pass. The gradient pass (step 3) runs
+        inside ``loss.backward()``, outside the Trainer's autocast: without this it would recompute in float32
+        (slower, and embeddings other than the cached ones)."""
+        device_type, dtype, enabled = self._autocast_state or (self.model.device.type, torch.float32, False)
+        with torch.autocast(device_type, dtype=dtype, enabled=enabled):
+            return super().embed_minibatch(sentence_feature, begin, end, with_grad, copy_random_state, random_state)
 
     def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None) -> Tensor:
         """InfoNCE of the first column (anchors) against all others (positive first, then hard negatives)."""

@@ -20,7 +20,7 @@ def _command_names() -> list[str]:
 
 
 def test_the_commands_are_registered() -> None:
-    assert set(_command_names()) == {"train", "encode", "evaluate", "similarity", "quickstart"}
+    assert set(_command_names()) == {"train", "encode", "evaluate", "similarity", "quickstart", "ablate"}
 
 
 def test_every_command_has_help_with_an_example() -> None:

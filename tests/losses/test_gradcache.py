@@ -65,6 +65,27 @@ def test_replayed_embeddings_equal_the_cached_ones_with_dropout(tiny_model: Sent
     assert not torch.allclose(view1, view2), "the two views must get different dropout masks"
 
 
+def test_the_gradient_pass_replays_under_the_forward_passs_autocast(tiny_model: SentenceTransformer) -> None:
+    """The replay runs inside ``backward()``, outside the autocast block: it must still compute in bf16, and give the
+    embeddings the loss was computed from (cached in bf16)."""
+    tiny_model.train()
+    loss = DropoutContrastiveLoss(tiny_model, mini_batch_size=3)
+    dtypes: list[torch.dtype] = []
+    linear = next(m for m in tiny_model.modules() if isinstance(m, torch.nn.Linear))
+    linear.register_forward_hook(lambda module, inputs, output: dtypes.append(output.dtype))
+    features = [tiny_model.preprocess(SENTENCES)]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        value = loss(features, None)
+    forward_calls = len(dtypes)
+    value.backward()
+    assert forward_calls == 6 and len(dtypes) == 12  # 2 views × 3 mini-batches, then the same again in the replay
+    assert set(dtypes) == {torch.bfloat16}
+    assert linear.weight.grad is not None and linear.weight.grad.abs().sum() > 0
+    dtypes.clear()
+    loss(features, None).backward()  # without autocast: float32 in both passes
+    assert set(dtypes) == {torch.float32}
+
+
 def test_cached_loss_trains_through_fit(tiny_model: SentenceTransformer, corpus_file: Path) -> None:
     before = [p.detach().clone() for p in tiny_model.parameters()]
     loader = UnlabeledSentenceLoader(corpus_file, batch_size=8)

@@ -1,0 +1,149 @@
+"""Where a SimCSE training step spends its time: tokenization (incl. padding), collation, forward, loss, backward,
+optimizer; the padding share of the batches; and how fast the matrix multiplications themselves run.
+
+One process, the same model and batches for every configuration; phases timed with ``time.perf_counter`` (CPU ops
+are synchronous), median over ``--steps`` steps after a warm-up. A ``torch.profiler`` pass over one step splits the
+forward+backward time into GEMM kernels (``mm``/``addmm``/``bmm``/``linear``, with their FLOPs) and the rest
+(softmax, GELU, layer norm, dropout, copies), against the matmul peak measured in the same run.
+
+    python benchmarks/step_profile.py --data ../shared/data --batch-size 64 --markdown profile.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+from sentence_transformers.base.losses.merged_forward import merge_feature_batches
+from torch.profiler import ProfilerActivity, profile
+
+from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
+from simcse_st.data import LengthGroupedBatchSampler
+from simcse_st.quickstart import WIKI_CORPUS, offline_minilm_path
+from simcse_st.training import build_model
+
+PHASES = ("tokenize+pad", "collate (2N)", "forward", "loss", "backward", "optimizer")
+GEMM_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_mkldnn_matmul", "mkldnn::_linear")
+
+
+def matmul_peak_gflops(dtype: torch.dtype, n: int = 4096, reps: int = 5) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    torch.matmul(a, b)
+    start = time.perf_counter()
+    for _ in range(reps):
+        torch.matmul(a, b)
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def timed_step(model, loss_fn, optimizer, sentences: list[str], bf16: bool) -> dict[str, float]:
+    times = {}
+    start = time.perf_counter()
+    features = model.preprocess(sentences)
+    times["tokenize+pad"] = time.perf_counter() - start
+    start = time.perf_counter()
+    merged = merge_feature_batches([features, features])
+    times["collate (2N)"] = time.perf_counter() - start
+    with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext():
+        start = time.perf_counter()
+        embeddings = model(merged)["sentence_embedding"]  # (2N, D)
+        times["forward"] = time.perf_counter() - start
+        start = time.perf_counter()
+        loss = loss_fn.compute_loss_from_embeddings(list(embeddings.reshape(2, len(sentences), -1).unbind(0)))
+        times["loss"] = time.perf_counter() - start
+    start = time.perf_counter()
+    loss.backward()
+    times["backward"] = time.perf_counter() - start
+    start = time.perf_counter()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    times["optimizer"] = time.perf_counter() - start
+    return times
+
+
+def gemm_split(model, loss_fn, sentences: list[str], bf16: bool) -> tuple[float, float, float]:
+    """(GEMM seconds, GEMM FLOPs, all-op seconds) of the forward + backward of one step, from torch.profiler."""
+    features = merge_feature_batches([model.preprocess(sentences)] * 2)
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext():
+            embeddings = model(features)["sentence_embedding"]
+            loss = loss_fn.compute_loss_from_embeddings(list(embeddings.reshape(2, len(sentences), -1).unbind(0)))
+        loss.backward()
+    model.zero_grad(set_to_none=True)
+    gemm_time = gemm_flops = total = 0.0
+    for event in prof.key_averages():
+        total += event.self_cpu_time_total / 1e6
+        if event.key in GEMM_OPS:
+            gemm_time += event.self_cpu_time_total / 1e6
+            gemm_flops += event.flops
+    return gemm_time, gemm_flops, total
+
+
+def padding_share(model, batches: list[list[str]]) -> float:
+    real = slots = 0
+    for batch in batches:
+        mask = model.preprocess(batch)["attention_mask"]
+        real, slots = real + int(mask.sum()), slots + mask.numel()
+    return 1 - real / slots
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=None, help="data directory (default: $SIMCSE_ST_DATA)")
+    parser.add_argument("--model", default=None, help="model path (default: the offline all-MiniLM-L6-v2)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--max-seq-length", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--markdown", default=None, help="also write the tables to this file")
+    args = parser.parse_args()
+    data = resolve_data_dir(args.data)
+    if data is None:
+        raise SystemExit("pass --data DIR or set SIMCSE_ST_DATA")
+    sentences = read_sentences(data / WIKI_CORPUS)
+    torch.manual_seed(0)
+    model = build_model(args.model or offline_minilm_path(), pooling="cls", max_seq_length=args.max_seq_length).train()
+    loss_fn = DropoutContrastiveLoss(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5)
+    n = args.batch_size
+    random_batches = [sentences[i * n : (i + 1) * n] for i in range(args.steps + 1)]
+    sampler = LengthGroupedBatchSampler(Dataset.from_dict({"text": sentences}), n, drop_last=True, seed=0)
+    length_batches = [[sentences[i] for i in batch] for batch in sampler][: args.steps + 1]
+    peak = {"fp32": matmul_peak_gflops(torch.float32), "bf16": matmul_peak_gflops(torch.bfloat16)}
+    padding = {"random": padding_share(model, random_batches), "length": padding_share(model, length_batches)}
+
+    lines = [
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {n}, max_seq_length "
+        f"{args.max_seq_length}, median of {args.steps} steps. Matmul peak (4096²): fp32 {peak['fp32']:.0f}, "
+        f"bf16 {peak['bf16']:.0f} GFLOP/s. Padding share of the token slots: random batches "
+        f"{100 * padding['random']:.1f}%, length-grouped {100 * padding['length']:.1f}%.",
+        "",
+        "| precision | batches | " + " | ".join(PHASES) + " | step s | GEMM share of fwd+bwd | GEMM GFLOP/s "
+        "| GEMM % of peak |",
+        "|---|---|" + "---:|" * (len(PHASES) + 4),
+    ]
+    for precision in ("fp32", "bf16"):
+        for name, batches in (("random", random_batches), ("length", length_batches)):
+            bf16 = precision == "bf16"
+            timed_step(model, loss_fn, optimizer, batches[0], bf16)  # warm-up
+            samples = [timed_step(model, loss_fn, optimizer, batch, bf16) for batch in batches[1:]]
+            medians = {phase: statistics.median(s[phase] for s in samples) for phase in PHASES}
+            gemm_time, gemm_flops, total = gemm_split(model, loss_fn, batches[1], bf16)
+            gemm_rate = gemm_flops / gemm_time / 1e9
+            cells = " | ".join(f"{medians[p]:.3f}" for p in PHASES)
+            lines.append(
+                f"| {precision} | {name} | {cells} | {sum(medians.values()):.3f} | {100 * gemm_time / total:.0f}% | "
+                f"{gemm_rate:.0f} | {100 * gemm_rate / peak[precision]:.0f}% |"
+            )
+            print(lines[-1], flush=True)
+    table = "\n".join(lines)
+    print("\n" + table)
+    if args.markdown:
+        Path(args.markdown).write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()

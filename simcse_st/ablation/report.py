@@ -1,0 +1,164 @@
+"""Markdown tables and PNG plots of the ablation records (``run_ablation`` writes them after every run)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from scipy.stats import spearmanr
+
+from simcse_st.ablation.ablation_run import AblationRun
+from simcse_st.ablation.studies import STUDIES
+
+logger = logging.getLogger(__name__)
+
+# The paper's Figure 2: ℓ_align/ℓ_uniform every few steps for these constructions (by settings, from any study).
+FIGURE2_RUNS = (
+    AblationRun("Unsup. SimCSE"),
+    AblationRun("Fixed 0.1", same_dropout_mask=True),
+    AblationRun("No dropout", dropout=0.0),
+    AblationRun("Delete one word", augmentation=("delete_one_word", None)),
+)
+
+
+def _mean_sd(values: list[float], digits: int = 2) -> str:
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def _done(records: Sequence[dict[str, Any]], run: AblationRun) -> list[dict[str, Any]]:
+    return [r for r in records if r["key"] == run.key and "skipped" not in r]
+
+
+def format_study(name: str, records: Sequence[dict[str, Any]]) -> str:
+    """One study as a markdown table: STS-B dev ×100 (best over the evaluations and final; mean ± sd over seeds),
+    ℓ_align and ℓ_uniform of the final model, the paper's number, seconds per run; then how the row order compares
+    with the paper's (Spearman ρ over the rows both have)."""
+    study = STUDIES[name]
+    lines = [
+        f"### {study.title}",
+        "",
+        "| row | STS-B dev best | STS-B dev final | ℓ_align | ℓ_uniform | paper | seeds | s/run |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    ours, theirs = [], []
+    for run in study.runs:
+        done = _done(records, run)
+        skipped = [r["skipped"] for r in records if r["key"] == run.key and "skipped" in r]
+        paper = study.paper.get(run.label)
+        paper_text = f"{paper:.1f}" if paper is not None else "–"
+        if not done:
+            why = f"skipped: {skipped[0]}" if skipped else "not run"
+            lines.append(f"| {run.label} | {why} | | | | {paper_text} | 0 | |")
+            continue
+        best = [r["best_stsb"] for r in done if r["best_stsb"] is not None]
+        last = [r["history"][-1] for r in done]
+        lines.append(
+            f"| {run.label} | {_mean_sd(best)} | {_mean_sd([r['final_stsb'] for r in done])} | "
+            f"{_mean_sd([p['align_loss'] for p in last if 'align_loss' in p], 3)} | "
+            f"{_mean_sd([p['uniform_loss'] for p in last if 'uniform_loss' in p], 3)} | {paper_text} | {len(done)} | "
+            f"{statistics.mean(r['train_seconds'] for r in done):.0f} |"
+        )
+        if paper is not None and best:
+            ours.append(statistics.mean(best))
+            theirs.append(paper)
+    first = next((r for run in study.runs for r in _done(records, run)), None)
+    if first is not None:
+        start = first["history"][0]
+        lines += [
+            "",
+            f"Before training ({first['settings']['init']} {first['settings']['pooling']}): STS-B dev "
+            f"{start['stsb_spearman']:.2f}, ℓ_align {start.get('align_loss', float('nan')):.3f}, "
+            f"ℓ_uniform {start.get('uniform_loss', float('nan')):.3f}.",
+        ]
+    if len(ours) >= 3:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # all-equal scores: ρ is undefined (nan), said below
+            rho = spearmanr(ours, theirs).statistic
+        rho_text = f"Spearman ρ = {rho:.2f}" if not math.isnan(rho) else "undefined (all scores equal)"
+        lines += ["", f"Row order vs the paper (best STS-B dev, {len(ours)} rows): {rho_text}."]
+    return "\n".join(lines)
+
+
+def _plot_dev_curves(runs: Sequence[AblationRun], records: Sequence[dict[str, Any]], path: Path, title: str) -> None:
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for run in runs:
+        done = _done(records, run)
+        if not done:
+            continue
+        points = done[0]["history"]
+        means = [statistics.mean(r["history"][i]["stsb_spearman"] for r in done) for i in range(len(points))]
+        axis.plot([p["sentences"] for p in points], means, marker="o", markersize=3, label=run.label)
+    axis.set_xlabel("training sentences seen")
+    axis.set_ylabel("STS-B dev Spearman ×100")
+    axis.set_title(title, fontsize=10)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def _plot_align_uniform(
+    runs: Sequence[AblationRun], records: Sequence[dict[str, Any]], path: Path, title: str
+) -> None:
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 5))
+    for run in runs:
+        done = [r for r in _done(records, run) if "align_loss" in r["history"][0]]
+        if not done:
+            continue
+        points = done[0]["history"]  # the first seed's trajectory, as the paper plots one run
+        xs, ys = [p["uniform_loss"] for p in points], [p["align_loss"] for p in points]
+        (line,) = axis.plot(xs, ys, marker="o", markersize=3, label=run.label)
+        axis.annotate(
+            "",
+            xy=(xs[-1], ys[-1]),
+            xytext=(xs[-2], ys[-2]) if len(xs) > 1 else (xs[-1], ys[-1]),
+            arrowprops={"arrowstyle": "->", "color": line.get_color()},
+        )
+    axis.set_xlabel("ℓ_uniform")
+    axis.set_ylabel("ℓ_align")
+    axis.set_title(title + " (start → end)", fontsize=10)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_report(records: Sequence[dict[str, Any]], studies: Sequence[str], output_dir: Path) -> list[Path]:
+    """Write ``ablations.md`` and, with matplotlib, ``<study>_stsb_dev.png``, ``<study>_align_uniform.png`` and
+    ``figure2_align_uniform.png`` into ``output_dir``; returns the files written."""
+    text = "\n\n".join(format_study(name, records) for name in studies)
+    written = [output_dir / "ablations.md"]
+    written[0].write_text(f"# Ablations (STS-B dev Spearman ×100)\n\n{text}\n")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    except ImportError:
+        logger.warning("matplotlib is not installed (pip install 'simcse-st[plots]'): tables only, no plots.")
+        return written
+    for name in studies:
+        study = STUDIES[name]
+        if any(_done(records, run) for run in study.runs):
+            written.append(output_dir / f"{name}_stsb_dev.png")
+            _plot_dev_curves(study.runs, records, written[-1], study.title)
+            written.append(output_dir / f"{name}_align_uniform.png")
+            _plot_align_uniform(study.runs, records, written[-1], study.title)
+    if sum(bool(_done(records, run)) for run in FIGURE2_RUNS) >= 2:
+        written.append(output_dir / "figure2_align_uniform.png")
+        _plot_align_uniform(FIGURE2_RUNS, records, written[-1], "Figure 2: ℓ_align vs ℓ_uniform")
+    return written

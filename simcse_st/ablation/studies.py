@@ -1,0 +1,105 @@
+"""The ablation studies: the paper's Tables 1, 3 and 6, batch size, MLM, initialisation, precision and batching.
+
+Each study is a list of :class:`AblationRun` rows plus the paper's STS-B dev numbers (unsupervised BERT-base, ×100)
+where the paper reports them, so a table shows ours next to theirs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from simcse_st.ablation.ablation_run import AblationRun
+
+BASELINE = AblationRun("unsup. SimCSE")
+
+
+@dataclass(frozen=True)
+class Study:
+    """A table: its title, its rows and the paper's STS-B dev Spearman per row label (where published)."""
+
+    name: str
+    title: str
+    runs: tuple[AblationRun, ...]
+    paper: dict[str, float] = field(default_factory=dict)
+
+
+def _batch_runs(base_lr: float = 3e-5) -> tuple[AblationRun, ...]:
+    """Batch 32-256 with the learning rate scaled by √(batch / 64) from the paper's 3e-5 at 64, 2 digits."""
+    runs = []
+    for batch in (32, 64, 128, 256):
+        lr = float(f"{base_lr * math.sqrt(batch / 64):.2g}")
+        runs.append(AblationRun(f"batch {batch}, lr {lr:.2g}", batch_size=batch, learning_rate=lr))
+    return tuple(runs)
+
+
+STUDIES: dict[str, Study] = {
+    "table1": Study(
+        "table1",
+        "Table 1: positive constructions (all with dropout 0.1 unless noted)",
+        (
+            AblationRun("None (unsup. SimCSE)"),
+            AblationRun("Crop 10%", augmentation=("crop", 0.1)),
+            AblationRun("Crop 20%", augmentation=("crop", 0.2)),
+            AblationRun("Crop 30%", augmentation=("crop", 0.3)),
+            AblationRun("Word deletion 10%", augmentation=("word_deletion", 0.1)),
+            AblationRun("Word deletion 20%", augmentation=("word_deletion", 0.2)),
+            AblationRun("Word deletion 30%", augmentation=("word_deletion", 0.3)),
+            AblationRun("Delete one word", augmentation=("delete_one_word", None)),
+            AblationRun("Delete one word, w/o dropout", augmentation=("delete_one_word", None), dropout=0.0),
+            AblationRun("Synonym replacement", augmentation=("synonym_replacement", None)),
+            AblationRun("MLM 15%", augmentation=("mlm", 0.15)),
+        ),
+        {
+            "None (unsup. SimCSE)": 82.5,
+            "Crop 10%": 77.8,
+            "Crop 20%": 71.4,
+            "Crop 30%": 63.6,
+            "Word deletion 10%": 75.9,
+            "Word deletion 20%": 72.2,
+            "Word deletion 30%": 68.2,
+            "Delete one word": 75.9,
+            "Delete one word, w/o dropout": 74.2,
+            "Synonym replacement": 77.4,
+            "MLM 15%": 62.2,
+        },
+    ),
+    "table3": Study(
+        "table3",
+        "Table 3: dropout rate p",
+        (
+            *(AblationRun(f"p = {p}", dropout=p) for p in (0.0, 0.01, 0.05, 0.1, 0.15, 0.2, 0.5)),
+            AblationRun("Fixed 0.1 (same mask)", same_dropout_mask=True),
+        ),
+        {
+            "p = 0.0": 71.1,
+            "p = 0.01": 72.6,
+            "p = 0.05": 81.1,
+            "p = 0.1": 82.5,
+            "p = 0.15": 81.4,
+            "p = 0.2": 80.5,
+            "p = 0.5": 71.0,
+            "Fixed 0.1 (same mask)": 43.6,
+        },
+    ),
+    "table6": Study(
+        "table6",
+        "Table 6: poolers",
+        (
+            AblationRun("[CLS] w/ MLP", mlp_only_train=False),
+            AblationRun("[CLS] w/ MLP (train)"),
+            AblationRun("[CLS] w/o MLP", pooling="cls_before_pooler"),
+            AblationRun("First-last avg.", pooling="avg_first_last"),
+            AblationRun("Avg.", pooling="avg"),
+            AblationRun("Top-2 avg.", pooling="avg_top2"),
+        ),
+        {"[CLS] w/ MLP": 81.7, "[CLS] w/ MLP (train)": 82.5, "[CLS] w/o MLP": 80.9, "First-last avg.": 81.2},
+    ),
+    "batch": Study("batch", "Batch size (equal number of sentences; lr ∝ √batch)", _batch_runs()),
+    "mlm": Study("mlm", "MLM auxiliary objective", (BASELINE, AblationRun("w/ MLM (λ = 0.1)", mlm_weight=0.1))),
+    "init": Study("init", "Initialisation", (AblationRun("pretrained"), AblationRun("random init", init="random"))),
+    "precision": Study("precision", "Precision", (AblationRun("fp32", bf16=False), AblationRun("bf16 (auto)"))),
+    "batching": Study(
+        "batching", "Batching", (AblationRun("random batches"), AblationRun("length-grouped", batching="length"))
+    ),
+}
