@@ -23,7 +23,7 @@ from sentence_transformers.base.losses.merged_forward import merge_feature_batch
 from torch.profiler import ProfilerActivity, profile
 
 from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
-from simcse_st.data import LengthGroupedBatchSampler
+from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
 from simcse_st.quickstart import WIKI_CORPUS, offline_minilm_path
 from simcse_st.training import build_model
 
@@ -110,7 +110,10 @@ def main() -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5)
     n = args.batch_size
     random_batches = [sentences[i * n : (i + 1) * n] for i in range(args.steps + 1)]
-    sampler = LengthGroupedBatchSampler(Dataset.from_dict({"text": sentences}), n, drop_last=True, seed=0)
+    lengths = token_length_fn(model.tokenizer, model.max_seq_length)
+    sampler = LengthGroupedBatchSampler(
+        Dataset.from_dict({"text": sentences}), n, drop_last=True, seed=0, length_fn=lengths
+    )
     length_batches = [[sentences[i] for i in batch] for batch in sampler][: args.steps + 1]
     peak = {"fp32": matmul_peak_gflops(torch.float32), "bf16": matmul_peak_gflops(torch.bfloat16)}
     padding = {"random": padding_share(model, random_batches), "length": padding_share(model, length_batches)}

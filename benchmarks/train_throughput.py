@@ -1,20 +1,22 @@
 """Training throughput, side by side in one process: the sentence-transformers SimCSE recipe vs simcse-st.
 
-Configurations (every one trains a fresh copy of the same initial model with AdamW, lr 3e-5):
+Configurations (every one trains a fresh copy of the same initial model with fused AdamW, lr 3e-5: the Trainer's
+default optimizer, ``adamw_torch_fused``):
 
 - ``recipe``: ``MultipleNegativesRankingLoss`` on (s, s) pairs, as the sentence-transformers docs train unsupervised
-  SimCSE: the collator tokenizes both columns, the loss embeds them in two forward passes of N rows. fp32, random
-  batches: the recipe's defaults.
+  SimCSE: the collator tokenizes both columns, the loss embeds them in two forward passes of N rows. Random batches;
+  fp32 is the recipe's default (``bf16`` is off unless asked for).
 - ``simcse-st``: ``DropoutContrastiveLoss`` on one column: one tokenization, one forward pass of 2N rows.
-- ``+length``: batches from ``LengthGroupedBatchSampler`` (group_size 16) instead of random batches.
-- ``+fused``: ``torch.optim.AdamW(fused=True)``.
-- ``cached``: ``DropoutContrastiveLoss(mini_batch_size=64)`` (GradCache), for the large batches.
+- ``+length``: batches from ``LengthGroupedBatchSampler`` sorted by token counts (``token_length_fn``, group_size
+  16), what ``train_simcse(batching="length")`` uses.
+- ``cached(64)``: ``DropoutContrastiveLoss(mini_batch_size=64)`` (GradCache), for the large batches.
 
 Each config runs in fp32 and/or bf16 autocast. The configs alternate round by round, so machine noise hits all
-alike. A step is timed from raw strings to the optimizer update (tokenize, forward, loss, backward, step). Peak
-memory is the peak RSS (VmHWM) above the RSS at the start of each measured block: what one step adds on top of the
-models and optimizer states. FLOPs per step are counted once per config with ``torch.utils.flop_counter``, and the
-machine's matmul peak is measured in the same run (a 4096² ``torch.matmul``).
+alike. A step is timed from raw strings to the optimizer update (tokenize, forward, loss, backward, step). FLOPs per
+step are counted once per config with ``torch.utils.flop_counter``, and the machine's matmul peak is measured in the
+same run (a 4096² ``torch.matmul``). Peak memory is measured in a separate process per config (``--memory``): the
+peak RSS during two steps above the RSS after a warm-up step (model, gradients and optimizer states allocated),
+with ``MALLOC_MMAP_THRESHOLD_=65536`` so freed activations go back to the OS and each step's peak is its own.
 
     python benchmarks/train_throughput.py --data ../shared/data                                  # batch 64
     python benchmarks/train_throughput.py --data ../shared/data --batch-sizes 64,128,512 --markdown perf.md
@@ -24,11 +26,15 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext, suppress
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -38,7 +44,7 @@ from sentence_transformers.sentence_transformer.losses import MultipleNegativesR
 from torch.utils.flop_counter import FlopCounterMode
 
 from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
-from simcse_st.data import LengthGroupedBatchSampler
+from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
 from simcse_st.quickstart import WIKI_CORPUS, offline_minilm_path
 from simcse_st.training import build_model
 
@@ -49,7 +55,6 @@ class Config:
     precision: str  # "fp32" | "bf16"
     loss: str = "simcse-st"  # "recipe" | "simcse-st"
     length_grouped: bool = False
-    fused: bool = False
     mini_batch_size: int | None = None
 
     @property
@@ -64,9 +69,8 @@ def configs_for(batch_size: int, precisions: list[str]) -> list[Config]:
             configs.append(Config("recipe", precision, loss="recipe"))
         configs.append(Config("simcse-st", precision))
         configs.append(Config("simcse-st +length", precision, length_grouped=True))
-        configs.append(Config("simcse-st +length +fused", precision, length_grouped=True, fused=True))
         if batch_size > 64:
-            configs.append(Config("simcse-st cached(64)", precision, mini_batch_size=64))
+            configs.append(Config("simcse-st +length cached(64)", precision, length_grouped=True, mini_batch_size=64))
     return configs
 
 
@@ -99,7 +103,7 @@ def make_step(config: Config, model: SentenceTransformer) -> Callable[[list[str]
     else:
         loss_fn = DropoutContrastiveLoss(model, mini_batch_size=config.mini_batch_size)
     columns = 2 if config.loss == "recipe" else 1
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5, fused=config.fused or None)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5, fused=True)  # the Trainer's adamw_torch_fused
     autocast = config.precision == "bf16"
 
     def step(sentences: list[str]) -> float:
@@ -114,11 +118,44 @@ def make_step(config: Config, model: SentenceTransformer) -> Callable[[list[str]
     return step
 
 
-def batches_for(sentences: list[str], batch_size: int, count: int, length_grouped: bool) -> list[list[str]]:
+def batches_for(
+    model: SentenceTransformer, sentences: list[str], batch_size: int, count: int, length_grouped: bool
+) -> list[list[str]]:
     if not length_grouped:
         return [sentences[i * batch_size : (i + 1) * batch_size] for i in range(count)]
-    sampler = LengthGroupedBatchSampler(Dataset.from_dict({"text": sentences}), batch_size, drop_last=True)
+    lengths = token_length_fn(model.tokenizer, model.max_seq_length)
+    dataset = Dataset.from_dict({"text": sentences})
+    sampler = LengthGroupedBatchSampler(dataset, batch_size, drop_last=True, length_fn=lengths)
     return [[sentences[i] for i in batch] for batch in sampler][:count]
+
+
+def memory_worker(config: Config, base: SentenceTransformer, sentences: list[str], batch_size: int) -> float:
+    """Peak RSS (MiB) of two steps above the RSS after a warm-up step; run in its own process."""
+    batches = batches_for(base, sentences, batch_size, 3, config.length_grouped)
+    step = make_step(config, base.train())
+    step(batches[0])
+    baseline = reset_peak_rss()
+    for batch in batches[1:]:
+        step(batch)
+    return _status_mib("VmHWM") - baseline
+
+
+def measure_memory(config: Config, batch_size: int, args) -> float:
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
+    command = [
+        sys.executable,
+        __file__,
+        "--memory-worker",
+        json.dumps(asdict(config)),
+        "--batch-sizes",
+        str(batch_size),
+        "--max-seq-length",
+        str(args.max_seq_length),
+    ]
+    command += ["--data", str(args.data)] if args.data else []
+    command += ["--model", args.model] if args.model else []
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    return float(output.strip().splitlines()[-1])
 
 
 def run_batch_size(base: SentenceTransformer, sentences: list[str], batch_size: int, args) -> list[dict]:
@@ -127,7 +164,7 @@ def run_batch_size(base: SentenceTransformer, sentences: list[str], batch_size: 
     steps, batches = {}, {}
     for config in configs:
         steps[config] = make_step(config, copy.deepcopy(base).train())
-        batches[config] = batches_for(sentences, batch_size, count, config.length_grouped)
+        batches[config] = batches_for(base, sentences, batch_size, count, config.length_grouped)
         steps[config](batches[config][0])  # warm-up: allocations, oneDNN kernels
     flops = {}
     for config in configs:
@@ -136,18 +173,16 @@ def run_batch_size(base: SentenceTransformer, sentences: list[str], batch_size: 
             steps[config](batches[config][1])
         flops[config] = counter.get_total_flops()
     times: dict[Config, list[float]] = {config: [] for config in configs}
-    peaks: dict[Config, float] = dict.fromkeys(configs, 0.0)
     for round_index in range(args.rounds):
         for config in configs:
-            baseline = reset_peak_rss()
             for i in range(args.steps):
                 batch = batches[config][1 + round_index * args.steps + i]
                 start = time.perf_counter()
                 steps[config](batch)
                 times[config].append(time.perf_counter() - start)
-            peaks[config] = max(peaks[config], _status_mib("VmHWM") - baseline)
             print(f"  batch {batch_size} round {round_index}: {config.label} {statistics.median(times[config]):.3f} s")
     recipe = statistics.median(times[configs[0]])
+    peaks = {config: measure_memory(config, batch_size, args) if args.memory else float("nan") for config in configs}
     return [
         {
             "batch": batch_size,
@@ -173,6 +208,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--markdown", default=None, help="also write the table to this file")
+    parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=True, help="peak memory per config")
+    parser.add_argument("--memory-worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     data = resolve_data_dir(args.data)
@@ -181,6 +218,10 @@ def main() -> None:
     sentences = read_sentences(data / WIKI_CORPUS)
     torch.manual_seed(0)
     base = build_model(args.model or offline_minilm_path(), pooling="cls", max_seq_length=args.max_seq_length)
+    if args.memory_worker:
+        config = Config(**json.loads(args.memory_worker))
+        print(memory_worker(config, base, sentences, int(args.batch_sizes)))
+        return
     peak = {"fp32": matmul_peak_gflops(torch.float32), "bf16": matmul_peak_gflops(torch.bfloat16)}
     head = (
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, max_seq_length {args.max_seq_length}, "
@@ -188,28 +229,23 @@ def main() -> None:
         f"fp32 {peak['fp32']:.0f} GFLOP/s, bf16 {peak['bf16']:.0f} GFLOP/s."
     )
     print(head)
-    rows = [
-        row
-        for batch_size in map(int, args.batch_sizes.split(","))
-        for row in run_batch_size(base, sentences, batch_size, args)
-    ]
     lines = [
         head,
         "",
-        "| batch | config | precision | s/step | sentences/s | peak +RSS MiB | vs recipe fp32 | GFLOP/s "
+        "| batch | config | precision | s/step | sentences/s | peak step memory MiB | vs recipe fp32 | GFLOP/s "
         "| % of matmul peak |",
         "|---:|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in rows:
-        share = 100 * r["gflops"] / peak[r["precision"]]
-        lines.append(
-            f"| {r['batch']} | {r['config']} | {r['precision']} | {r['s_step']:.3f} | {r['sent_s']:.1f} | "
-            f"{r['peak_mib']:.0f} | {r['speedup']:.2f}× | {r['gflops']:.0f} | {share:.0f}% |"
-        )
-    table = "\n".join(lines)
-    print("\n" + table)
-    if args.markdown:
-        Path(args.markdown).write_text(table + "\n")
+    for batch_size in map(int, args.batch_sizes.split(",")):
+        for r in run_batch_size(base, sentences, batch_size, args):
+            share = 100 * r["gflops"] / peak[r["precision"]]
+            lines.append(
+                f"| {r['batch']} | {r['config']} | {r['precision']} | {r['s_step']:.3f} | {r['sent_s']:.1f} | "
+                f"{r['peak_mib']:.0f} | {r['speedup']:.2f}× | {r['gflops']:.0f} | {share:.0f}% |"
+            )
+        if args.markdown:  # after every batch size: an interrupted run keeps what it measured
+            Path(args.markdown).write_text("\n".join(lines) + "\n")
+    print("\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

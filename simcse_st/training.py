@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +19,7 @@ from sentence_transformers.base.training_args import BatchSamplers
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
-from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSampler
+from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSampler, token_length_fn
 from simcse_st.data.reading import DecodeErrors, load_pairs, load_sentences
 from simcse_st.hardware import resolve_bf16
 from simcse_st.loss_state import LossStateCallback
@@ -215,7 +216,11 @@ def train_simcse(
         bf16=use_bf16,
         use_cpu=st_model.device.type == "cpu",
         ddp_backend="gloo" if world_size > 1 and st_model.device.type == "cpu" else None,
-        batch_sampler=BatchSamplers.NO_DUPLICATES if batching == "random" else LengthGroupedBatchSampler,
+        batch_sampler=BatchSamplers.NO_DUPLICATES
+        if batching == "random"
+        else partial(
+            LengthGroupedBatchSampler, length_fn=token_length_fn(st_model.tokenizer, st_model.max_seq_length)
+        ),
         dataloader_drop_last=True,
         eval_strategy="steps" if evaluator is not None else "no",
         eval_steps=eval_steps,

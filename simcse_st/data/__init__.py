@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSampler
+from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSampler, token_length_fn
 from simcse_st.data.reading import (
     corpus_format,
     iter_lines,
@@ -22,4 +22,5 @@ __all__ = [
     "load_pairs",
     "load_sentences",
     "read_sentences",
+    "token_length_fn",
 ]
