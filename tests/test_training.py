@@ -8,6 +8,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from torch.testing import assert_close
 
+from simcse_st import DropoutContrastiveLoss
 from simcse_st.training import build_model, train_simcse
 
 
@@ -87,6 +88,24 @@ def test_user_errors(tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path) -> 
         build_model(str(tmp_path / "no-such-model"))
     with pytest.raises(OSError, match="pass a local model folder"):
         build_model("no-such-org/no-such-model-on-the-hub")  # HF_HUB_OFFLINE or no network: a clear message
+
+
+def test_resume_restores_the_loss_owned_mlp(tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path) -> None:
+    """The train-only MLP lives in the loss: it is saved with each checkpoint and loaded back on resume."""
+    from simcse_st.loss_state import LOSS_STATE_FILE, LossStateCallback
+
+    out = tmp_path / "run"
+    common = dict(
+        model=str(tiny_bert_dir), pooling="cls", batch_size=4, save_steps=1, bf16=False, show_progress_bar=False
+    )
+    train_simcse(corpus_file, out, max_steps=2, **common)
+    saved = torch.load(out / "checkpoints" / "checkpoint-2" / LOSS_STATE_FILE)
+    assert set(saved) == {"mlp.0.weight", "mlp.0.bias"}
+    loss = DropoutContrastiveLoss(build_model(str(tiny_bert_dir), "cls", mlp_only_train=True), mlp_only_train=True)
+    assert not torch.equal(loss.mlp[0].weight, saved["mlp.0.weight"])
+    assert LossStateCallback.restore(loss, out / "checkpoints" / "checkpoint-2")
+    torch.testing.assert_close(loss.mlp[0].weight, saved["mlp.0.weight"])
+    assert not LossStateCallback.restore(loss, tmp_path)  # no state saved there
 
 
 def test_resume_continues_from_the_last_checkpoint(tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path) -> None:

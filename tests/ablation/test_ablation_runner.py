@@ -12,6 +12,7 @@ import torch
 from conftest import build_tiny_bert
 
 import simcse_st.ablation.runner as runner
+import simcse_st.augmentation as augmentation
 from simcse_st.ablation import STUDIES, run_ablation
 from simcse_st.ablation.runner import _randomly_initialised
 from simcse_st.training import build_model
@@ -83,7 +84,10 @@ def test_batch_study_trains_on_the_same_number_of_sentences(setup: dict[str, Pat
 def test_table1_trains_augmented_pairs_and_skips_what_cannot_run_here(
     setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SIMCSE_WORDNET_DIR", str(setup["root"] / "no-wordnet"))
+    def no_wordnet(directory: object) -> Path:
+        raise RuntimeError("synonym_replacement needs a WordNet 3.0 database folder; none was found")
+
+    monkeypatch.setattr(augmentation, "_find_wordnet", no_wordnet)  # the same on machines with and without WordNet
     records = _run(setup, setup["root"] / "table1", ["table1"], max_steps=1)
     by_label = dict(zip([run.label for run in STUDIES["table1"].runs], records, strict=True))
     assert "masked language model" in by_label["MLM 15%"]["skipped"]

@@ -11,7 +11,7 @@ from sentence_transformers import SentenceTransformer, SentenceTransformerTraine
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 
 from simcse_st import DropoutContrastiveLoss, load_sentences
-from simcse_st.data import LengthGroupedBatchSampler
+from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
 
 
 def _sentences(n: int, seed: int = 0) -> list[str]:
@@ -44,6 +44,26 @@ def test_grouping_cuts_padding_against_random_batches() -> None:
 
     random_batches, grouped = padding_share(1), padding_share(16)
     assert grouped < 0.5 * random_batches, (random_batches, grouped)
+
+
+def test_token_lengths_sort_by_what_the_model_sees(tiny_model: SentenceTransformer) -> None:
+    # Equal character lengths, very different token counts (the fixture vocabulary has "the" but spells "xyz" out).
+    texts = ["the the the the the", "xyz xyz xyz xyz xyz", "the the", "x y z w v"]
+    lengths = token_length_fn(tiny_model.tokenizer)
+    expected = [len(tiny_model.tokenizer(text)["input_ids"]) for text in texts]
+    assert lengths(texts) == expected and expected[0] < expected[1]
+    assert token_length_fn(tiny_model.tokenizer, max_length=8)(texts) == [min(n, 8) for n in expected]
+    rows = texts[:2]
+    dataset = Dataset.from_dict({"text": [f"{t} {i}" for i in range(32) for t in rows]})
+    by_tokens = LengthGroupedBatchSampler(dataset, 8, drop_last=True, group_size=8, length_fn=lengths)
+    for batch in by_tokens:  # 32 short + 32 long rows, sorted by tokens: no batch mixes the two kinds
+        assert len({dataset[i]["text"].split()[0] for i in batch}) == 1, [dataset[i]["text"] for i in batch]
+
+
+def test_a_length_fn_that_measures_pairs_takes_the_longest_column() -> None:
+    dataset = Dataset.from_dict({"a": ["x", "xxxx", "xx"], "b": ["yyyyyy", "y", "yy"]})
+    sampler = LengthGroupedBatchSampler(dataset, 1, drop_last=True, length_fn=lambda texts: [len(t) for t in texts])
+    assert sampler.lengths.tolist() == [6, 4, 2]
 
 
 def test_epochs_are_seeded_and_differ() -> None:
