@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+import textwrap
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -101,7 +102,7 @@ def _plot_dev_curves(runs: Sequence[AblationRun], records: Sequence[dict[str, An
         axis.plot([p["sentences"] for p in points], means, marker="o", markersize=3, label=run.label)
     axis.set_xlabel("training sentences seen")
     axis.set_ylabel("STS-B dev Spearman ×100")
-    axis.set_title(title, fontsize=10)
+    axis.set_title(textwrap.fill(title, 60), fontsize=10)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
     figure.tight_layout()
@@ -122,6 +123,7 @@ def _plot_align_uniform(
         points = done[0]["history"]  # the first seed's trajectory, as the paper plots one run
         xs, ys = [p["uniform_loss"] for p in points], [p["align_loss"] for p in points]
         (line,) = axis.plot(xs, ys, marker="o", markersize=3, label=run.label)
+        axis.plot(xs[0], ys[0], marker="*", markersize=11, color=line.get_color())  # before training
         axis.annotate(
             "",
             xy=(xs[-1], ys[-1]),
@@ -130,7 +132,9 @@ def _plot_align_uniform(
         )
     axis.set_xlabel("ℓ_uniform")
     axis.set_ylabel("ℓ_align")
-    axis.set_title(title + " (start → end)", fontsize=10)
+    axis.set_title(
+        textwrap.fill(title + " (★ before training, a point per evaluation, arrow = last)", 60), fontsize=10
+    )
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
     figure.tight_layout()
