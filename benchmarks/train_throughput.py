@@ -7,13 +7,16 @@ default optimizer, ``adamw_torch_fused``):
   SimCSE: the collator tokenizes both columns, the loss embeds them in two forward passes of N rows. Random batches;
   fp32 is the recipe's default (``bf16`` is off unless asked for).
 - ``simcse-st``: ``DropoutContrastiveLoss`` on one column: one tokenization, one forward pass of 2N rows.
-- ``+length``: batches from ``LengthGroupedBatchSampler`` sorted by token counts (``token_length_fn``, group_size
-  16), what ``train_simcse(batching="length")`` uses.
+- ``+length``: ``LengthGroupedBatchSampler`` batches by token count (``token_length_fn``), what
+  ``train_simcse(batching="length")`` uses.
 - ``cached(64)``: ``DropoutContrastiveLoss(mini_batch_size=64)`` (GradCache), for the large batches.
 
-Each config runs in fp32 and/or bf16 autocast. The configs alternate round by round, so machine noise hits all
-alike. A step is timed from raw strings to the optimizer update (tokenize, forward, loss, backward, step). FLOPs per
-step are counted once per config with ``torch.utils.flop_counter``, and the machine's matmul peak is measured in the
+Each config runs in fp32 and/or bf16 autocast. Every config trains on the same sentences (a pool of rounds × steps
+batches): cut in corpus order (random with respect to length) or length-grouped by token count (the whole pool one
+group, which pads more than the sampler's 16-batch groups: conservative). The configs alternate round by round, so
+machine noise hits all alike; s/step is the mean over the pool. A step is timed from raw strings to the optimizer
+update (tokenize, forward, loss, backward, step). FLOPs are counted with ``torch.utils.flop_counter`` on a warm-up
+batch per config and scaled by the padded token positions of the pool; the machine's matmul peak is measured in the
 same run (a 4096² ``torch.matmul``). Peak memory is measured in a separate process per config (``--memory``): the
 peak RSS during two steps above the RSS after a warm-up step (model, gradients and optimizer states allocated),
 with ``MALLOC_MMAP_THRESHOLD_=65536`` so freed activations go back to the OS and each step's peak is its own.
@@ -118,20 +121,28 @@ def make_step(config: Config, model: SentenceTransformer) -> Callable[[list[str]
     return step
 
 
-def batches_for(
-    model: SentenceTransformer, sentences: list[str], batch_size: int, count: int, length_grouped: bool
+def pool_batches(
+    model: SentenceTransformer, pool: list[str], batch_size: int, length_grouped: bool
 ) -> list[list[str]]:
+    """The pool's sentences as batches: consecutive (random: the corpus order is unrelated to length) or
+    length-grouped by token count, the whole pool being one group. Both configs train on the same sentences."""
+    count = len(pool) // batch_size
     if not length_grouped:
-        return [sentences[i * batch_size : (i + 1) * batch_size] for i in range(count)]
+        return [pool[i * batch_size : (i + 1) * batch_size] for i in range(count)]
     lengths = token_length_fn(model.tokenizer, model.max_seq_length)
-    dataset = Dataset.from_dict({"text": sentences})
-    sampler = LengthGroupedBatchSampler(dataset, batch_size, drop_last=True, length_fn=lengths)
-    return [[sentences[i] for i in batch] for batch in sampler][:count]
+    dataset = Dataset.from_dict({"text": pool})
+    sampler = LengthGroupedBatchSampler(dataset, batch_size, drop_last=True, group_size=count, length_fn=lengths)
+    return [[pool[i] for i in batch] for batch in sampler]
+
+
+def slots(model: SentenceTransformer, batch: list[str]) -> int:
+    """Token positions (real + padding) of one tokenized column of ``batch``."""
+    return model.preprocess(batch)["attention_mask"].numel()
 
 
 def memory_worker(config: Config, base: SentenceTransformer, sentences: list[str], batch_size: int) -> float:
     """Peak RSS (MiB) of two steps above the RSS after a warm-up step; run in its own process."""
-    batches = batches_for(base, sentences, batch_size, 3, config.length_grouped)
+    batches = pool_batches(base, sentences[: 3 * batch_size], batch_size, config.length_grouped)
     step = make_step(config, base.train())
     step(batches[0])
     baseline = reset_peak_rss()
@@ -160,42 +171,46 @@ def measure_memory(config: Config, batch_size: int, args) -> float:
 
 def run_batch_size(base: SentenceTransformer, sentences: list[str], batch_size: int, args) -> list[dict]:
     configs = configs_for(batch_size, args.precisions.split(","))
-    count = args.rounds * args.steps + 1
-    steps, batches = {}, {}
+    warm_up = sentences[:batch_size]
+    pool = sentences[batch_size : batch_size * (1 + args.rounds * args.steps)]  # the timed sentences, for every config
+    steps, batches, flops_per_slot = {}, {}, {}
     for config in configs:
         steps[config] = make_step(config, copy.deepcopy(base).train())
-        batches[config] = batches_for(base, sentences, batch_size, count, config.length_grouped)
-        steps[config](batches[config][0])  # warm-up: allocations, oneDNN kernels
-    flops = {}
-    for config in configs:
+        batches[config] = pool_batches(base, pool, batch_size, config.length_grouped)
+        steps[config](warm_up)  # allocations, oneDNN kernels
         counter = FlopCounterMode(display=False)
         with counter:
-            steps[config](batches[config][1])
-        flops[config] = counter.get_total_flops()
+            steps[config](warm_up)
+        flops_per_slot[config] = counter.get_total_flops() / slots(base, warm_up)  # ~linear in padded length
     times: dict[Config, list[float]] = {config: [] for config in configs}
     for round_index in range(args.rounds):
         for config in configs:
-            for i in range(args.steps):
-                batch = batches[config][1 + round_index * args.steps + i]
+            for batch in batches[config][round_index * args.steps : (round_index + 1) * args.steps]:
                 start = time.perf_counter()
                 steps[config](batch)
                 times[config].append(time.perf_counter() - start)
-            print(f"  batch {batch_size} round {round_index}: {config.label} {statistics.median(times[config]):.3f} s")
-    recipe = statistics.median(times[configs[0]])
+            print(f"  batch {batch_size} round {round_index}: {config.label} {statistics.mean(times[config]):.3f} s")
+    recipe = statistics.mean(times[configs[0]])
     peaks = {config: measure_memory(config, batch_size, args) if args.memory else float("nan") for config in configs}
-    return [
-        {
-            "batch": batch_size,
-            "config": config.name,
-            "precision": config.precision,
-            "s_step": statistics.median(times[config]),
-            "sent_s": batch_size / statistics.median(times[config]),
-            "peak_mib": peaks[config],
-            "speedup": recipe / statistics.median(times[config]),
-            "gflops": flops[config] / statistics.median(times[config]) / 1e9,
-        }
-        for config in configs
-    ]
+    rows = []
+    for config in configs:
+        mean = statistics.mean(times[config])
+        padded = sum(slots(base, batch) for batch in batches[config])
+        real = sum(int(base.preprocess(batch)["attention_mask"].sum()) for batch in batches[config])
+        rows.append(
+            {
+                "batch": batch_size,
+                "config": config.name,
+                "precision": config.precision,
+                "s_step": mean,
+                "sent_s": batch_size / mean,
+                "padding": 1 - real / padded,
+                "peak_mib": peaks[config],
+                "speedup": recipe / mean,
+                "gflops": flops_per_slot[config] * padded / sum(times[config]) / 1e9,
+            }
+        )
+    return rows
 
 
 def main() -> None:
@@ -225,23 +240,25 @@ def main() -> None:
     peak = {"fp32": matmul_peak_gflops(torch.float32), "bf16": matmul_peak_gflops(torch.bfloat16)}
     head = (
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, max_seq_length {args.max_seq_length}, "
-        f"{args.rounds} rounds × {args.steps} steps per config (median step). Matmul peak (4096²): "
+        f"{args.rounds} rounds × {args.steps} steps per config (mean step over the same {args.rounds * args.steps} "
+        "batches' sentences for every config). Matmul peak (4096²): "
         f"fp32 {peak['fp32']:.0f} GFLOP/s, bf16 {peak['bf16']:.0f} GFLOP/s."
     )
     print(head)
     lines = [
         head,
         "",
-        "| batch | config | precision | s/step | sentences/s | peak step memory MiB | vs recipe fp32 | GFLOP/s "
-        "| % of matmul peak |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+        "| batch | config | precision | s/step | sentences/s | padding | peak step memory MiB | vs recipe fp32 "
+        "| GFLOP/s | % of matmul peak |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for batch_size in map(int, args.batch_sizes.split(",")):
         for r in run_batch_size(base, sentences, batch_size, args):
             share = 100 * r["gflops"] / peak[r["precision"]]
             lines.append(
                 f"| {r['batch']} | {r['config']} | {r['precision']} | {r['s_step']:.3f} | {r['sent_s']:.1f} | "
-                f"{r['peak_mib']:.0f} | {r['speedup']:.2f}× | {r['gflops']:.0f} | {share:.0f}% |"
+                f"{100 * r['padding']:.0f}% | {r['peak_mib']:.0f} | {r['speedup']:.2f}× | {r['gflops']:.0f} | "
+                f"{share:.0f}% |"
             )
         if args.markdown:  # after every batch size: an interrupted run keeps what it measured
             Path(args.markdown).write_text("\n".join(lines) + "\n")

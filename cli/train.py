@@ -70,9 +70,10 @@ def train(
     batching: Annotated[
         Literal["random", "length"],
         typer.Option(
-            help="random batches (the paper) or length = random batches within length strata (less padding)."
+            help="length = random batches within token-length strata (~5% padding instead of ~34%, faster; the "
+            "default) or random batches (the paper)."
         ),
-    ] = "random",
+    ] = "length",
     mini_batch_size: Annotated[
         int | None, typer.Option(help="GradCache: compute the loss in mini-batches of N (less memory, slower).")
     ] = None,

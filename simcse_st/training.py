@@ -95,7 +95,7 @@ def train_simcse(
     hard_negative_weight: float = 0.0,
     gather_across_devices: bool | None = None,
     mini_batch_size: int | None = None,
-    batching: Batching = "random",
+    batching: Batching = "length",
     mlp_only_train: bool | None = None,
     mlm_weight: float = 0.0,
     dropout: float | None = None,
@@ -134,8 +134,10 @@ def train_simcse(
             global batch; ``None`` = on whenever the run is distributed (``torchrun``/``accelerate launch``).
         mini_batch_size: Train with GradCache in mini-batches of this size (memory of one mini-batch, a second
             forward pass); ``None``: plain.
-        batching: ``"random"`` batches (the paper) or ``"length"``: random batches within length strata
-            (:class:`simcse_st.data.LengthGroupedBatchSampler`), which cuts padding.
+        batching: ``"length"`` (default): random batches within token-length strata
+            (:class:`simcse_st.data.LengthGroupedBatchSampler`), ~5% padding instead of ~34% on Wikipedia sentences
+            and 1.4-1.8× faster steps; STS-B dev after 100 steps: 84.24 vs 84.40 (mean of 3 seeds, all-MiniLM-L6-v2,
+            docs/performance.md). ``"random"``: the paper's random batches.
         pooling: SimCSE's poolers: ``cls`` ([CLS] + MLP), ``cls_before_pooler``, ``avg`` (= ``mean``), ``avg_top2``,
             ``avg_first_last``.
         mlp_only_train: With ``pooling="cls"``: the MLP is used in training only and not saved (the paper's

@@ -35,20 +35,26 @@ def _mean_sd(values: list[float], digits: int = 2) -> str:
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
+def _change(first: list[dict[str, float]], last: list[dict[str, float]], key: str) -> str:
+    before, after = [p[key] for p in first if key in p], [p[key] for p in last if key in p]
+    return f"{_mean_sd(before, 3)} → {_mean_sd(after, 3)}"
+
+
 def _done(records: Sequence[dict[str, Any]], run: AblationRun) -> list[dict[str, Any]]:
     return [r for r in records if r["key"] == run.key and "skipped" not in r]
 
 
 def format_study(name: str, records: Sequence[dict[str, Any]]) -> str:
-    """One study as a markdown table: STS-B dev ×100 (best over the evaluations and final; mean ± sd over seeds),
-    ℓ_align and ℓ_uniform of the final model, the paper's number, seconds per run; then how the row order compares
-    with the paper's (Spearman ρ over the rows both have)."""
+    """One study as a markdown table: STS-B dev ×100 before training, best over the evaluations and final (mean ± sd
+    over seeds), ℓ_align and ℓ_uniform before and after training, the paper's number, seconds per run; then how the
+    row order compares with the paper's (Spearman ρ over the rows both have)."""
     study = STUDIES[name]
     lines = [
         f"### {study.title}",
         "",
-        "| row | STS-B dev best | STS-B dev final | ℓ_align | ℓ_uniform | paper | seeds | s/run |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| row | STS-B dev before | best | final | ℓ_align before → after | ℓ_uniform before → after | paper | seeds "
+        "| s/run |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     ours, theirs = [], []
     for run in study.runs:
@@ -58,28 +64,19 @@ def format_study(name: str, records: Sequence[dict[str, Any]]) -> str:
         paper_text = f"{paper:.1f}" if paper is not None else "–"
         if not done:
             why = f"skipped: {skipped[0]}" if skipped else "not run"
-            lines.append(f"| {run.label} | {why} | | | | {paper_text} | 0 | |")
+            lines.append(f"| {run.label} | {why} | | | | | {paper_text} | 0 | |")
             continue
         best = [r["best_stsb"] for r in done if r["best_stsb"] is not None]
-        last = [r["history"][-1] for r in done]
+        first, last = [r["history"][0] for r in done], [r["history"][-1] for r in done]
         lines.append(
-            f"| {run.label} | {_mean_sd(best)} | {_mean_sd([r['final_stsb'] for r in done])} | "
-            f"{_mean_sd([p['align_loss'] for p in last if 'align_loss' in p], 3)} | "
-            f"{_mean_sd([p['uniform_loss'] for p in last if 'uniform_loss' in p], 3)} | {paper_text} | {len(done)} | "
-            f"{statistics.mean(r['train_seconds'] for r in done):.0f} |"
+            f"| {run.label} | {_mean_sd([p['stsb_spearman'] for p in first])} | {_mean_sd(best)} | "
+            f"{_mean_sd([r['final_stsb'] for r in done])} | {_change(first, last, 'align_loss')} | "
+            f"{_change(first, last, 'uniform_loss')} | "
+            f"{paper_text} | {len(done)} | {statistics.mean(r['train_seconds'] for r in done):.0f} |"
         )
         if paper is not None and best:
             ours.append(statistics.mean(best))
             theirs.append(paper)
-    first = next((r for run in study.runs for r in _done(records, run)), None)
-    if first is not None:
-        start = first["history"][0]
-        lines += [
-            "",
-            f"Before training ({first['settings']['init']} {first['settings']['pooling']}): STS-B dev "
-            f"{start['stsb_spearman']:.2f}, ℓ_align {start.get('align_loss', float('nan')):.3f}, "
-            f"ℓ_uniform {start.get('uniform_loss', float('nan')):.3f}.",
-        ]
     if len(ours) >= 3:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # all-equal scores: ρ is undefined (nan), said below

@@ -143,7 +143,8 @@ def run_ablation(
     Every run starts from ``model`` (pretrained or, for the ``init`` study, re-initialised), trains ``max_steps`` steps
     of batch 64 (other batch sizes: the same number of sentences) on ``corpus`` and evaluates STS-B dev Spearman,
     ℓ_align and ℓ_uniform before training and every ``eval_steps``. A run shared by several studies (the baseline) runs
-    once. Finished runs are kept in ``output_dir/runs/<key>-s<seed>/record.json`` and not run again.
+    once. Finished runs are kept in ``output_dir/runs/<key>-s<seed>/record.json`` and not run again; the tables show
+    every finished run of the studies in ``output_dir`` (so seeds added by a later call are averaged in).
 
     Returns:
         One record per (run, seed) of the selected studies: settings, STS-B dev history, best and final score, time;
@@ -201,6 +202,13 @@ def run_ablation(
             partial.write_text(json.dumps(record, indent=2) + "\n")
             partial.replace(path)
             records.append(record)
-            write_report(records, studies, output_dir)
-    write_report(records, studies, output_dir)
+            write_report(_finished_records(output_dir, studies), studies, output_dir)
+    write_report(_finished_records(output_dir, studies), studies, output_dir)
     return records
+
+
+def _finished_records(output_dir: Path, studies: Sequence[str]) -> list[dict[str, Any]]:
+    """Every record in ``output_dir/runs`` of the studies' rows, whatever command wrote it (e.g. seeds added later)."""
+    keys = {run.key for name in studies for run in STUDIES[name].runs}
+    records = [json.loads(path.read_text()) for path in sorted((output_dir / "runs").glob("*/record.json"))]
+    return [record for record in records if record["key"] in keys]

@@ -119,8 +119,8 @@ class _TokenLengths:
         self.tokenizer, self.max_length = tokenizer, max_length
 
     def __call__(self, texts: Sequence[str]) -> list[int]:
-        counts = [len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
-        return counts if self.max_length is None else [min(count, self.max_length) for count in counts]
+        truncate = {"truncation": True, "max_length": self.max_length} if self.max_length is not None else {}
+        return [len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=True, **truncate)["input_ids"]]
 
 
 def token_length_fn(tokenizer: Any, max_length: int | None = None) -> Callable[[Sequence[str]], list[int]]:
