@@ -21,6 +21,7 @@ import torch
 from datasets import Dataset
 from sentence_transformers.base.losses.merged_forward import merge_feature_batches
 from torch.profiler import ProfilerActivity, profile
+from train_throughput import matmul_peak_gflops  # benchmarks/ is on sys.path when run as a script
 
 from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
 from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
@@ -29,15 +30,6 @@ from simcse_st.training import build_model
 
 PHASES = ("tokenize+pad", "collate (2N)", "forward", "loss", "backward", "optimizer")
 GEMM_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_mkldnn_matmul", "mkldnn::_linear")
-
-
-def matmul_peak_gflops(dtype: torch.dtype, n: int = 4096, reps: int = 5) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    torch.matmul(a, b)
-    start = time.perf_counter()
-    for _ in range(reps):
-        torch.matmul(a, b)
-    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
 
 
 def timed_step(model, loss_fn, optimizer, sentences: list[str], bf16: bool) -> dict[str, float]:
