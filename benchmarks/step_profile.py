@@ -4,9 +4,12 @@ optimizer; the padding share of the batches; and how fast the matrix multiplicat
 One process, the same model and batches for every configuration; phases timed with ``time.perf_counter`` (CPU ops
 are synchronous), median over ``--steps`` steps after a warm-up. A ``torch.profiler`` pass over one step splits the
 forward+backward time into GEMM kernels (``mm``/``addmm``/``bmm``/``linear``, with their FLOPs) and the rest
-(softmax, GELU, layer norm, dropout, copies), against the matmul peak measured in the same run.
+(softmax, GELU, layer norm, dropout, copies), against the matmul peak measured in the same run, and lists the ops
+that take the most time in the bf16 length-grouped step. Dropout is ``train_simcse``'s default (16-bit masks,
+``enable_fast_dropout``) unless ``--native-dropout``.
 
     python benchmarks/step_profile.py --data ../shared/data --batch-size 64 --markdown profile.md
+    python benchmarks/step_profile.py --data ../shared/data --batch-size 64 --native-dropout
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from train_throughput import matmul_peak_gflops  # benchmarks/ is on sys.path wh
 
 from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
 from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
+from simcse_st.modules import enable_fast_dropout
 from simcse_st.quickstart import WIKI_CORPUS, offline_minilm_path
 from simcse_st.training import build_model
 
@@ -57,8 +61,11 @@ def timed_step(model, loss_fn, optimizer, sentences: list[str], bf16: bool) -> d
     return times
 
 
-def gemm_split(model, loss_fn, sentences: list[str], bf16: bool) -> tuple[float, float, float]:
-    """(GEMM seconds, GEMM FLOPs, all-op seconds) of the forward + backward of one step, from torch.profiler."""
+def gemm_split(
+    model, loss_fn, sentences: list[str], bf16: bool
+) -> tuple[float, float, float, list[tuple[str, float]]]:
+    """(GEMM seconds, GEMM FLOPs, all-op seconds, [(op, self seconds)] longest first) of the forward + backward of
+    one step, from torch.profiler."""
     features = merge_feature_batches([model.preprocess(sentences)] * 2)
     with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
         with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext():
@@ -67,12 +74,14 @@ def gemm_split(model, loss_fn, sentences: list[str], bf16: bool) -> tuple[float,
         loss.backward()
     model.zero_grad(set_to_none=True)
     gemm_time = gemm_flops = total = 0.0
+    ops = []
     for event in prof.key_averages():
         total += event.self_cpu_time_total / 1e6
+        ops.append((event.key, event.self_cpu_time_total / 1e6))
         if event.key in GEMM_OPS:
             gemm_time += event.self_cpu_time_total / 1e6
             gemm_flops += event.flops
-    return gemm_time, gemm_flops, total
+    return gemm_time, gemm_flops, total, sorted(ops, key=lambda op: -op[1])
 
 
 def padding_share(model, batches: list[list[str]]) -> float:
@@ -91,6 +100,8 @@ def main() -> None:
     parser.add_argument("--max-seq-length", type=int, default=32)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--markdown", default=None, help="also write the tables to this file")
+    parser.add_argument("--fast-dropout", action=argparse.BooleanOptionalAction, default=True, help="16-bit masks")
+    parser.add_argument("--top-ops", type=int, default=12, help="list this many ops of the bf16 length step")
     args = parser.parse_args()
     data = resolve_data_dir(args.data)
     if data is None:
@@ -98,6 +109,8 @@ def main() -> None:
     sentences = read_sentences(data / WIKI_CORPUS)
     torch.manual_seed(0)
     model = build_model(args.model or offline_minilm_path(), pooling="cls", max_seq_length=args.max_seq_length).train()
+    if args.fast_dropout:
+        enable_fast_dropout(model)
     loss_fn = DropoutContrastiveLoss(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5)
     n = args.batch_size
@@ -112,7 +125,8 @@ def main() -> None:
 
     lines = [
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {n}, max_seq_length "
-        f"{args.max_seq_length}, median of {args.steps} steps. Matmul peak (4096²): fp32 {peak['fp32']:.0f}, "
+        f"{args.max_seq_length}, {'fast (16-bit)' if args.fast_dropout else 'native'} dropout, median of "
+        f"{args.steps} steps. Matmul peak (4096²): fp32 {peak['fp32']:.0f}, "
         f"bf16 {peak['bf16']:.0f} GFLOP/s. Padding share of the token slots: random batches "
         f"{100 * padding['random']:.1f}%, length-grouped {100 * padding['length']:.1f}%.",
         "",
@@ -126,7 +140,7 @@ def main() -> None:
             timed_step(model, loss_fn, optimizer, batches[0], bf16)  # warm-up
             samples = [timed_step(model, loss_fn, optimizer, batch, bf16) for batch in batches[1:]]
             medians = {phase: statistics.median(s[phase] for s in samples) for phase in PHASES}
-            gemm_time, gemm_flops, total = gemm_split(model, loss_fn, batches[1], bf16)
+            gemm_time, gemm_flops, total, ops = gemm_split(model, loss_fn, batches[1], bf16)
             gemm_rate = gemm_flops / gemm_time / 1e9
             cells = " | ".join(f"{medians[p]:.3f}" for p in PHASES)
             lines.append(
@@ -134,6 +148,9 @@ def main() -> None:
                 f"{gemm_rate:.0f} | {100 * gemm_rate / peak[precision]:.0f}% |"
             )
             print(lines[-1], flush=True)
+    lines += ["", "Longest ops of the bf16 length-grouped forward + backward (self time):", "", "| op | ms | share |"]
+    lines.append("|---|---:|---:|")
+    lines += [f"| `{op}` | {1e3 * t:.1f} | {100 * t / total:.0f}% |" for op, t in ops[: args.top_ops]]
     table = "\n".join(lines)
     print("\n" + table)
     if args.markdown:

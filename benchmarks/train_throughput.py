@@ -9,6 +9,8 @@ default optimizer, ``adamw_torch_fused``):
 - ``simcse-st``: ``DropoutContrastiveLoss`` on one column: one tokenization, one forward pass of 2N rows.
 - ``+length``: ``LengthGroupedBatchSampler`` batches by token count (``token_length_fn``), what
   ``train_simcse(batching="length")`` uses.
+- ``+fast dropout``: ``enable_fast_dropout`` (16-bit dropout masks), what ``train_simcse(fast_dropout=True)`` uses;
+  ``simcse-st +length +fast dropout`` in bf16 is ``train_simcse``'s default.
 - ``cached(64)``: ``DropoutContrastiveLoss(mini_batch_size=64)`` (GradCache), for the large batches.
 
 Each config runs in fp32 and/or bf16 autocast. Every config trains on the same sentences (a pool of rounds × steps
@@ -23,6 +25,10 @@ with ``MALLOC_MMAP_THRESHOLD_=65536`` so freed activations go back to the OS and
 
     python benchmarks/train_throughput.py --data ../shared/data                                  # batch 64
     python benchmarks/train_throughput.py --data ../shared/data --batch-sizes 64,128,512 --markdown perf.md
+    python benchmarks/train_throughput.py --data ../shared/data --architecture bert-base   # the paper's encoder size
+
+``--architecture bert-base`` times a randomly initialised BERT-base (12 layers, 768 wide, bert-base-uncased's
+vocabulary from the all-MiniLM folder): no BERT-base weights can be had offline, and speed does not depend on them.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import nullcontext, suppress
@@ -45,9 +52,11 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 from torch.utils.flop_counter import FlopCounterMode
+from transformers import AutoTokenizer, BertConfig, BertModel
 
 from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
 from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
+from simcse_st.modules import enable_fast_dropout
 from simcse_st.quickstart import WIKI_CORPUS, offline_minilm_path
 from simcse_st.training import build_model
 
@@ -59,6 +68,7 @@ class Config:
     loss: str = "simcse-st"  # "recipe" | "simcse-st"
     length_grouped: bool = False
     mini_batch_size: int | None = None
+    fast_dropout: bool = False
 
     @property
     def label(self) -> str:
@@ -72,8 +82,17 @@ def configs_for(batch_size: int, precisions: list[str]) -> list[Config]:
             configs.append(Config("recipe", precision, loss="recipe"))
         configs.append(Config("simcse-st", precision))
         configs.append(Config("simcse-st +length", precision, length_grouped=True))
+        configs.append(Config("simcse-st +length +fast dropout", precision, length_grouped=True, fast_dropout=True))
         if batch_size > 64:
-            configs.append(Config("simcse-st +length cached(64)", precision, length_grouped=True, mini_batch_size=64))
+            configs.append(
+                Config(
+                    "simcse-st +length +fast dropout cached(64)",
+                    precision,
+                    length_grouped=True,
+                    mini_batch_size=64,
+                    fast_dropout=True,
+                )
+            )
     return configs
 
 
@@ -100,7 +119,18 @@ def matmul_peak_gflops(dtype: torch.dtype, n: int = 4096, reps: int = 5) -> floa
     return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
 
 
+def random_bert_base(directory: Path) -> str:
+    """A randomly initialised BERT-base with bert-base-uncased's tokenizer (the all-MiniLM folder's), saved to
+    ``directory``; the memory workers load it from there."""
+    AutoTokenizer.from_pretrained(offline_minilm_path()).save_pretrained(directory)
+    torch.manual_seed(0)
+    BertModel(BertConfig()).save_pretrained(directory)  # BertConfig() is bert-base: 12 × 768, 12 heads, 3072 FFN
+    return str(directory)
+
+
 def make_step(config: Config, model: SentenceTransformer) -> Callable[[list[str]], float]:
+    if config.fast_dropout:
+        enable_fast_dropout(model)
     if config.loss == "recipe":
         loss_fn: torch.nn.Module = MultipleNegativesRankingLoss(model, scale=20.0)
     else:
@@ -217,6 +247,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="data directory (default: $SIMCSE_ST_DATA)")
     parser.add_argument("--model", default=None, help="model path (default: the offline all-MiniLM-L6-v2)")
+    parser.add_argument(
+        "--architecture", choices=("minilm", "bert-base"), default="minilm", help="bert-base: random BERT-base weights"
+    )
     parser.add_argument("--batch-sizes", default="64")
     parser.add_argument("--max-seq-length", type=int, default=32)
     parser.add_argument("--steps", type=int, default=4, help="timed steps per config per round")
@@ -231,6 +264,8 @@ def main() -> None:
     if data is None:
         raise SystemExit("pass --data DIR or set SIMCSE_ST_DATA")
     sentences = read_sentences(data / WIKI_CORPUS)
+    if args.architecture == "bert-base" and not args.model:
+        args.model = random_bert_base(Path(tempfile.mkdtemp(prefix="bert-base-")))
     torch.manual_seed(0)
     base = build_model(args.model or offline_minilm_path(), pooling="cls", max_seq_length=args.max_seq_length)
     if args.memory_worker:
@@ -239,6 +274,7 @@ def main() -> None:
         return
     peak = {"fp32": matmul_peak_gflops(torch.float32), "bf16": matmul_peak_gflops(torch.bfloat16)}
     head = (
+        f"{'all-MiniLM-L6-v2' if args.architecture == 'minilm' else 'BERT-base (random weights)'}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, max_seq_length {args.max_seq_length}, "
         f"{args.rounds} rounds × {args.steps} steps per config (mean step over the same {args.rounds * args.steps} "
         "batches' sentences for every config). Matmul peak (4096²): "

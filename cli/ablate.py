@@ -26,8 +26,8 @@ def ablate(
         typer.Option(
             "--studies",
             "-s",
-            help="Repeat or comma-separate: table1, table3, table6, batch, mlm, init, precision, batching. "
-            "Default: all.",
+            help="Repeat or comma-separate: table1, table3, table6, batch, mlm, init, precision, batching, "
+            "dropout_kernel. Default: all.",
         ),
     ] = None,
     seeds: Annotated[str, typer.Option(help="Comma-separated seeds; every row runs once per seed.")] = "42",

@@ -100,6 +100,14 @@ def train(
         bool | None,
         typer.Option("--bf16/--no-bf16", help="bf16 autocast (default: on where the hardware runs it natively)."),
     ] = None,
+    fast_dropout: Annotated[
+        bool,
+        typer.Option(
+            "--fast-dropout/--native-dropout",
+            help="On CPU, draw dropout masks from 16-bit random numbers (same noise, ~1.3x faster steps; the "
+            "default) or use PyTorch's native dropout.",
+        ),
+    ] = True,
     overwrite: Annotated[bool, typer.Option(help="Train into a non-empty --output directory.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in --output.")] = False,
     decode_errors: DecodeErrorsOption = "strict",
@@ -142,6 +150,7 @@ def train(
                 mlp_only_train=mlp_only_train,
                 mlm_weight=mlm_weight,
                 dropout=dropout,
+                fast_dropout=fast_dropout,
                 seed=seed,
                 evaluator=evaluator,
                 eval_steps=eval_steps,

@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "uniformity_loss": "simcse_st.evaluation",
     "build_simcse_model": "simcse_st.modules",
     "set_dropout": "simcse_st.modules",
+    "enable_fast_dropout": "simcse_st.modules",
     "train_simcse": "simcse_st.training",
     "encode_file": "simcse_st.encoding",
     "evaluate_model": "simcse_st.evaluate",
@@ -43,6 +44,7 @@ __all__ = [
     "__version__",
     "alignment_loss",
     "build_simcse_model",
+    "enable_fast_dropout",
     "encode_file",
     "evaluate_model",
     "format_sts_table",
@@ -70,7 +72,7 @@ if TYPE_CHECKING:
     )
     from simcse_st.losses import DropoutContrastiveLoss
     from simcse_st.model_loading import load_model
-    from simcse_st.modules import build_simcse_model, set_dropout
+    from simcse_st.modules import build_simcse_model, enable_fast_dropout, set_dropout
     from simcse_st.similarity import pairwise_similarity
     from simcse_st.training import train_simcse
 

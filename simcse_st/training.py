@@ -24,7 +24,7 @@ from simcse_st.data.reading import DecodeErrors, load_pairs, load_sentences
 from simcse_st.hardware import resolve_bf16
 from simcse_st.loss_state import LossStateCallback
 from simcse_st.losses import DropoutContrastiveLoss
-from simcse_st.modules import build_simcse_model, set_dropout
+from simcse_st.modules import build_simcse_model, enable_fast_dropout, set_dropout
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +100,7 @@ def train_simcse(
     mlm_weight: float = 0.0,
     dropout: float | None = None,
     same_dropout_mask: bool = False,
+    fast_dropout: bool = True,
     seed: int = 42,
     evaluator: BaseEvaluator | None = None,
     eval_steps: int = 125,
@@ -116,9 +117,11 @@ def train_simcse(
     Unsupervised by default (one sentence per line in ``corpus``, read with :func:`simcse_st.load_sentences`);
     ``supervised=True`` reads a ``sent0,sent1[,hard_neg]`` CSV (:func:`simcse_st.data.load_pairs`). The defaults are
     the paper's unsupervised BERT-base settings: batch 64, lr 3e-5, 1 epoch, max_seq_length 32, temperature 0.05,
-    linear decay without warmup, [CLS] pooling; for speed, batches are length-grouped and bf16 autocast is on where
-    supported (``batching="random"``, ``bf16=False``: the paper's exact setting). Batches never repeat a sentence
-    and a last partial batch is dropped.
+    linear decay without warmup, [CLS] pooling; for speed, batches are length-grouped, bf16 autocast is on where
+    supported and dropout masks are drawn from 16-bit random numbers on CPU (``batching="random"``, ``bf16=False``,
+    ``fast_dropout=False``: the paper's exact setting; together 3.3-3.5× the throughput of the sentence-transformers
+    fp32 recipe at batch 64-128 on all-MiniLM-L6-v2, docs/performance.md). Batches never repeat a sentence and a last
+    partial batch is dropped.
 
     With an ``evaluator`` (e.g. ``STSEvaluator(data_dir, mode="dev")``) it evaluates every ``eval_steps`` and keeps the
     best checkpoint by the evaluator's primary metric (STS-B dev Spearman), as the paper does. Checkpoints are
@@ -147,6 +150,9 @@ def train_simcse(
         mlm_weight: Weight of the auxiliary MLM loss (paper: 0.1 when used); 0 = off.
         dropout: Encoder dropout rate (hidden and attention); ``None`` keeps the checkpoint's (0.1 for BERT).
         same_dropout_mask: Give both views of a sentence the same dropout mask (the paper's "fixed 0.1" ablation).
+        fast_dropout: On CPU, draw dropout masks from 16-bit random numbers (:func:`simcse_st.enable_fast_dropout`:
+            the same Bernoulli noise up to 2^-16 in p, ~3× cheaper to draw, 1.3× faster bf16 steps on
+            all-MiniLM-L6-v2); ``False``: PyTorch's native dropout. No effect on CUDA or on the saved model.
         bf16: bf16 autocast; ``None`` = on where the hardware supports it natively. The loss stays float32.
 
     Under ``torchrun --nproc_per_node N`` (or ``accelerate launch``) each process trains on its own batches of
@@ -185,6 +191,8 @@ def train_simcse(
     else:
         st_model = build_model(model, pooling, max_seq_length, mlp_only_train=mlp_in_loss, dropout=dropout)
         model_name = model
+    if fast_dropout:
+        enable_fast_dropout(st_model)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if gather_across_devices is None:
         gather_across_devices = world_size > 1
@@ -294,6 +302,7 @@ def train_simcse(
             "seed": seed,
             "bf16": use_bf16,
             "batching": batching,
+            "fast_dropout": fast_dropout,
             **loss.get_config_dict(),
         },
         "global_step": trainer.state.global_step,

@@ -13,7 +13,9 @@ from simcse_st.training import build_model, train_simcse
 
 
 @pytest.mark.parametrize(
-    "options", [{}, {"batching": "length"}, {"mini_batch_size": 2}], ids=["plain", "length-batching", "gradcache"]
+    "options",
+    [{}, {"batching": "length"}, {"mini_batch_size": 2}, {"fast_dropout": False}],
+    ids=["plain", "length-batching", "gradcache", "native-dropout"],
 )
 def test_train_simcse_writes_a_reloadable_model_and_results(
     tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path, options: dict
@@ -33,6 +35,7 @@ def test_train_simcse_writes_a_reloadable_model_and_results(
     assert results["settings"]["batch_size"] == 4 and results["settings"]["temperature"] == 0.05
     assert json.loads((out / "results.json").read_text())["global_step"] == 3
     assert results["settings"]["mlp_only_train"] is True  # the paper's unsupervised default: [CLS] + train-only MLP
+    assert results["settings"]["fast_dropout"] is options.get("fast_dropout", True)  # 16-bit masks by default
     assert (out / "README.md").is_file()  # the model card
     model = SentenceTransformer(str(out), device="cpu")
     assert model.encode(["a dog runs."]).shape == (1, 32)

@@ -9,12 +9,14 @@ from typing import Any, Literal
 
 Init = Literal["pretrained", "random"]
 Batching = Literal["random", "length"]
+DropoutKernel = Literal["native", "fast"]
 
 
 @dataclass(frozen=True)
 class AblationRun:
     """The settings that differ from the unsupervised SimCSE baseline: [CLS] + train-only MLP, dropout 0.1, batch 64,
-    lr 3e-5, positives = the sentence itself, pretrained encoder, bf16 where supported, random batches.
+    lr 3e-5, positives = the sentence itself, pretrained encoder, bf16 where supported, random batches, PyTorch's
+    native dropout.
 
     Two studies that share a configuration (e.g. Table 1's "None" and Table 3's "p = 0.1") share one run: :attr:`key`
     depends on the settings only, not on ``label``.
@@ -33,6 +35,8 @@ class AblationRun:
         init: ``"pretrained"`` weights or the same architecture randomly initialised.
         bf16: bf16 autocast; ``None`` = on where supported.
         batching: ``"random"`` or ``"length"`` (length-grouped) batches.
+        dropout_kernel: ``"native"`` (``nn.Dropout``) or ``"fast"`` (16-bit masks,
+            :func:`simcse_st.enable_fast_dropout`).
     """
 
     label: str = field(compare=False)
@@ -47,11 +51,14 @@ class AblationRun:
     init: Init = "pretrained"
     bf16: bool | None = None
     batching: Batching = "random"
+    dropout_kernel: DropoutKernel = "native"
 
     def settings(self) -> dict[str, Any]:
         """The settings without the label (what makes two runs the same run)."""
         settings = asdict(self)
         del settings["label"]
+        if self.dropout_kernel == "native":  # a field added later: runs recorded before it keep their key
+            del settings["dropout_kernel"]
         return settings
 
     @property

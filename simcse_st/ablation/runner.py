@@ -98,6 +98,7 @@ def _train_one(
         save_steps=steps - steps % eval_steps or eval_steps,
         bf16=run.bf16,
         batching=run.batching,
+        fast_dropout=run.dropout_kernel == "fast",
         overwrite=True,
         show_progress_bar=settings["show_progress_bar"],
     )

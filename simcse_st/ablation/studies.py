@@ -1,4 +1,5 @@
-"""The ablation studies: the paper's Tables 1, 3 and 6, batch size, MLM, initialisation, precision and batching.
+"""The ablation studies: the paper's Tables 1, 3 and 6, batch size, MLM, initialisation,
+precision, batching and the dropout kernel.
 
 Each study is a list of :class:`AblationRun` rows plus the paper's STS-B dev numbers (unsupervised BERT-base, ×100)
 where the paper reports them, so a table shows ours next to theirs.
@@ -101,5 +102,16 @@ STUDIES: dict[str, Study] = {
     "precision": Study("precision", "Precision", (AblationRun("fp32", bf16=False), AblationRun("bf16 (auto)"))),
     "batching": Study(
         "batching", "Batching", (AblationRun("random batches"), AblationRun("length-grouped", batching="length"))
+    ),
+    "dropout_kernel": Study(
+        "dropout_kernel",
+        "Dropout kernel",
+        (
+            AblationRun("native dropout"),
+            AblationRun("fast dropout (16-bit masks)", dropout_kernel="fast"),
+            AblationRun(
+                "fast dropout + length-grouped (train_simcse's defaults)", batching="length", dropout_kernel="fast"
+            ),
+        ),
     ),
 }

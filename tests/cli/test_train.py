@@ -111,8 +111,8 @@ def test_every_option_reaches_train_simcse(tmp_path: Path, monkeypatch: pytest.M
         "--max-steps", "3", "-b", "8", "--lr", "5e-5", "--max-seq-length", "48", "--temperature", "0.1",
         "--hard-negative-weight", "1.5", "--pooling", "avg_first_last", "--no-mlp-only-train", "--mlm-weight", "0.1",
         "--dropout", "0.2", "--batching", "length", "--mini-batch-size", "4", "--no-gather", "--seed", "7",
-        "--eval-steps", "10", "--save-steps", "5", "--logging-steps", "2", "--bf16", "--overwrite", "--resume",
-        "--decode-errors", "replace", "-q",
+        "--native-dropout", "--eval-steps", "10", "--save-steps", "5", "--logging-steps", "2", "--bf16",
+        "--overwrite", "--resume", "--decode-errors", "replace", "-q",
     )  # fmt: skip
     assert_ok(result)
     assert calls == [
@@ -135,6 +135,7 @@ def test_every_option_reaches_train_simcse(tmp_path: Path, monkeypatch: pytest.M
             "mlp_only_train": False,
             "mlm_weight": 0.1,
             "dropout": 0.2,
+            "fast_dropout": False,
             "seed": 7,
             "evaluator": None,
             "eval_steps": 10,
@@ -150,8 +151,10 @@ def test_every_option_reaches_train_simcse(tmp_path: Path, monkeypatch: pytest.M
     assert "3 steps" in result.output
     defaults = invoke("train", tmp_path / "c.txt", "-q")
     assert_ok(defaults)
-    assert {key: calls[1][key] for key in ("model", "pooling", "mlp_only_train", "bf16", "gather_across_devices")} == {
+    keys = ("model", "pooling", "mlp_only_train", "bf16", "gather_across_devices", "fast_dropout")
+    assert {key: calls[1][key] for key in keys} == {
         "model": "bert-base-uncased",
+        "fast_dropout": True,
         "pooling": "cls",
         "mlp_only_train": None,
         "bf16": None,

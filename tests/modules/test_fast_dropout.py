@@ -1,0 +1,157 @@
+"""FastDropout and the fast-dropout attention: same Bernoulli noise as nn.Dropout, from 16-bit draws."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from sentence_transformers import SentenceTransformer
+from torch import nn
+from torch.nn import functional as F
+from torch.testing import assert_close
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+from simcse_st import DropoutContrastiveLoss
+from simcse_st.modules import (
+    FastDropout,
+    enable_fast_dropout,
+    fast_dropout_attention_forward,
+    fast_dropout_mask,
+    set_dropout,
+)
+from simcse_st.modules.fast_dropout import keep_threshold
+from simcse_st.modules.fast_dropout_attention import ATTENTION_IMPLEMENTATION
+
+TEXTS = ["a man is playing a guitar.", "the cat sits on the mat.", "a dog runs in the park.", "rain is expected."]
+
+
+def reference_mask(seed: int, shape: tuple[int, ...], p: float) -> tuple[torch.Tensor, float]:
+    """The keep-mask and scale written out by hand: the same 64-bit words, each read as four unsigned 16-bit values."""
+    torch.manual_seed(seed)
+    numel = int(torch.tensor(shape).prod())
+    words = torch.empty((numel + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
+    unsigned = words.view(torch.int16)[:numel].to(torch.int32) + 2**15  # uniform in [0, 65536)
+    kept = round((1 - p) * 65536)
+    return (unsigned < kept).reshape(shape), 65536 / kept
+
+
+def test_keep_threshold_is_the_16_bit_keep_probability() -> None:
+    assert keep_threshold(0.1) == 58982  # q = 0.899994
+    assert keep_threshold(0.5) == 32768
+    assert keep_threshold(1e-6) is None and keep_threshold(1 - 1e-6) is None  # would round to 65536 / 0
+    with pytest.raises(ValueError, match="16-bit"):
+        fast_dropout_mask((4,), 1e-6)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_mask_has_the_bernoulli_rate_in_every_16_bit_lane(p: float) -> None:
+    torch.manual_seed(0)
+    n = 1 << 20
+    mask = fast_dropout_mask((n,), p)
+    assert mask.dtype == torch.bool and mask.shape == (n,)
+    keep = keep_threshold(p) / 65536
+    sigma = (keep * (1 - keep) / (n / 4)) ** 0.5
+    for lane in range(4):  # each 64-bit word feeds 4 elements: every lane must be uniform, not just the average
+        rate = mask[lane::4].float().mean().item()
+        assert abs(rate - keep) < 5 * sigma, (lane, rate, keep)
+    assert not torch.equal(mask[: n // 2], mask[n // 2 :])
+
+
+@pytest.mark.parametrize("shape", [(5, 7, 3), (2, 8)])  # 105 elements: not a multiple of 4
+def test_forward_and_backward_equal_the_hand_written_dropout(shape: tuple[int, ...]) -> None:
+    p = 0.3
+    x = torch.randn(shape, requires_grad=True)
+    torch.manual_seed(7)
+    y = FastDropout(p).train()(x)
+    mask, scale = reference_mask(7, shape, p)
+    assert_close(y, torch.where(mask, x * scale, 0.0), rtol=0, atol=1e-6)
+    upstream = torch.randn(shape)
+    y.backward(upstream)
+    assert_close(x.grad, torch.where(mask, upstream * scale, 0.0), rtol=0, atol=1e-6)
+
+
+def test_identity_in_eval_and_at_zero_native_for_out_of_range_p() -> None:
+    x = torch.randn(64, 16)
+    assert FastDropout(0.1).eval()(x) is x
+    assert FastDropout(0.0).train()(x) is x
+    torch.manual_seed(3)
+    fast = FastDropout(1e-6).train()(x)  # below 16-bit resolution: falls back to F.dropout, same RNG use
+    torch.manual_seed(3)
+    assert torch.equal(fast, F.dropout(x, 1e-6, training=True))
+
+
+def test_bf16_input_stays_bf16_and_is_replayable() -> None:
+    x = torch.randn(32, 48).bfloat16()
+    dropout = FastDropout(0.1).train()
+    state = torch.get_rng_state()
+    first = dropout(x)
+    torch.set_rng_state(state)
+    second = dropout(x)
+    assert first.dtype == torch.bfloat16
+    assert torch.equal(first, second)  # RandContext / GradCache rely on this
+    assert 0.0 < (first == 0).float().mean().item() < 0.3
+
+
+def test_attention_forward_matches_a_hand_written_reference() -> None:
+    batch, heads, length, dim, p = 3, 2, 5, 4, 0.2
+    query, key, value = (torch.randn(batch, heads, length, dim) for _ in range(3))
+    attend = torch.ones(batch, 1, length, length, dtype=torch.bool)
+    attend[0, :, :, 3:] = False  # padding of the first sentence
+    module = nn.Module().train()
+    torch.manual_seed(11)
+    output, weights = fast_dropout_attention_forward(module, query, key, value, attend, dropout=p, scaling=0.5)
+    mask, scale = reference_mask(11, (batch, heads, length, length), p)
+    scores = (query @ key.transpose(2, 3) * 0.5).masked_fill(~attend, float("-inf"))
+    expected = (torch.where(mask, scores.softmax(-1) * scale, 0.0) @ value).transpose(1, 2)
+    assert weights is None and output.shape == (batch, length, heads, dim)
+    assert_close(output, expected, rtol=1e-5, atol=1e-6)
+    without, _ = fast_dropout_attention_forward(module, query, key, value, attend, dropout=0.0, scaling=0.5)
+    sdpa, _ = sdpa_attention_forward(module, query, key, value, attend, dropout=0.0, scaling=0.5)
+    assert_close(without, sdpa)  # no dropout: exactly SDPA
+
+
+def test_enable_fast_dropout_keeps_eval_outputs_and_the_saved_model_plain(
+    tiny_model: SentenceTransformer, tmp_path: Path
+) -> None:
+    tiny_model.eval()
+    before = tiny_model.encode(TEXTS, convert_to_tensor=True)
+    changed = enable_fast_dropout(tiny_model)
+    dropouts = [m for m in tiny_model.modules() if isinstance(m, nn.Dropout)]
+    assert changed == 7 + 1  # 7 dropout modules + the attention implementation
+    assert len(dropouts) == 7 and all(type(m) is FastDropout for m in dropouts)
+    assert tiny_model[0].model.config._attn_implementation == ATTENTION_IMPLEMENTATION
+    assert enable_fast_dropout(tiny_model) == 0  # idempotent
+    assert torch.equal(tiny_model.encode(TEXTS, convert_to_tensor=True), before)
+    assert set_dropout(tiny_model, 0.2) >= 7 and {m.p for m in dropouts} == {0.2}
+
+    tiny_model.save(str(tmp_path))
+    assert ATTENTION_IMPLEMENTATION not in (tmp_path / "config.json").read_text()
+    assert json.loads((tmp_path / "config.json").read_text())["hidden_dropout_prob"] == 0.2
+    reloaded = SentenceTransformer(str(tmp_path), device="cpu")
+    assert reloaded[0].model.config._attn_implementation == "sdpa"
+    assert not any(isinstance(m, FastDropout) for m in reloaded.modules())
+
+
+def test_fast_dropout_views_differ_train_and_replay_under_gradcache(tiny_model: SentenceTransformer) -> None:
+    enable_fast_dropout(tiny_model)
+    tiny_model.train()
+    loss = DropoutContrastiveLoss(tiny_model, mini_batch_size=2)
+    recorded: dict[bool, list[torch.Tensor]] = {False: [], True: []}
+    embed = loss.embed_minibatch
+
+    def recording(*args, **kwargs):
+        reps, state = embed(*args, **kwargs)
+        recorded[kwargs["with_grad"]].append(reps.detach().clone())
+        return reps, state
+
+    loss.embed_minibatch = recording  # type: ignore[method-assign]
+    value = loss([tiny_model.preprocess(TEXTS)], None)
+    value.backward()
+    assert len(recorded[False]) == len(recorded[True]) == 4  # 2 views × 2 mini-batches
+    for cached, replayed in zip(recorded[False], recorded[True], strict=True):
+        assert_close(replayed, cached)  # the same 16-bit masks in the gradient pass
+    assert not torch.allclose(torch.cat(recorded[False][:2]), torch.cat(recorded[False][2:]))
+    grads = [p.grad for p in tiny_model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
