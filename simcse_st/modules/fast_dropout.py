@@ -2,11 +2,12 @@
 
 SimCSE's only augmentation is dropout, and on CPU it is expensive: ``torch.nn.functional.dropout`` draws one
 Bernoulli sample per element from the single-threaded Mersenne Twister (``bernoulli_``), ~10 ms for a
-128 × 32 × 384 activation, and a 6-layer MiniLM step has 19 such dropouts (13 hidden, 6 attention): ~35% of a bf16
-training step. ``FastDropout`` draws 64-bit random words (``random_``, one draw per 4 elements), reads each as four
-16-bit integers, and keeps an element when its integer falls below ``round((1 - p) · 2^16)``: ~3.3 ms for the same
-tensor. The mask is applied, forward and backward, by ``aten::native_dropout_backward`` (input × mask × scale in
-one pass; the bool mask is saved for the backward, as native dropout does).
+128 × 32 × 384 activation, and a 6-layer MiniLM step has 19 such dropouts (13 hidden, 6 attention): 22% of the op
+time of a bf16 training step (benchmarks/step_profile.py). ``FastDropout`` draws 64-bit random words (``random_``,
+one draw per 4 elements), reads each as four 16-bit integers, and keeps an element when its integer falls below
+``round((1 - p) · 2^16)``: ~3 ms for the same tensor (benchmarks/dropout_kernels.py). The mask is applied, forward
+and backward, by ``aten::native_dropout_backward`` (input × mask × scale in one pass; the bool mask is saved for the
+backward, as native dropout does).
 
 Same distribution, up to the 16-bit resolution: each element is kept independently with probability
 ``q = round((1 - p) · 65536) / 65536`` (p = 0.1: q = 0.899994) and scaled by ``1 / q``, so the expectation is exact.

@@ -10,7 +10,7 @@ from conftest import SENTENCES as ALL_SENTENCES
 from sentence_transformers import SentenceTransformer
 from torch.testing import assert_close
 
-from simcse_st import DropoutContrastiveLoss, UnlabeledSentenceLoader
+from simcse_st import DropoutContrastiveLoss, UnlabeledSentenceLoader, enable_fast_dropout
 
 SENTENCES = ALL_SENTENCES[:8]
 
@@ -45,7 +45,12 @@ def test_cached_equals_plain_without_dropout(
         assert_close(cached, plain, rtol=1e-4, atol=1e-6)
 
 
-def test_replayed_embeddings_equal_the_cached_ones_with_dropout(tiny_model: SentenceTransformer) -> None:
+@pytest.mark.parametrize("fast_dropout", [False, True], ids=["native-dropout", "fast-dropout"])
+def test_replayed_embeddings_equal_the_cached_ones_with_dropout(
+    tiny_model: SentenceTransformer, fast_dropout: bool
+) -> None:
+    if fast_dropout:  # 16-bit masks from the same generator: RandContext must replay them too
+        enable_fast_dropout(tiny_model)
     tiny_model.train()
     loss = DropoutContrastiveLoss(tiny_model, mini_batch_size=3)
     recorded: dict[bool, list[torch.Tensor]] = {False: [], True: []}
