@@ -18,13 +18,14 @@ import argparse
 import statistics
 import time
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import torch
 from datasets import Dataset
 from sentence_transformers.base.losses.merged_forward import merge_feature_batches
 from torch.profiler import ProfilerActivity, profile
-from train_throughput import matmul_peak_gflops  # benchmarks/ is on sys.path when run as a script
+from train_throughput import matmul_sweep  # benchmarks/ is on sys.path when run as a script
 
 from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
 from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
@@ -84,6 +85,35 @@ def gemm_split(
     return gemm_time, gemm_flops, total, sorted(ops, key=lambda op: -op[1])
 
 
+def best_seconds(call, reps: int) -> float:
+    call()
+    best = float("inf")
+    for _ in range(reps):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def linear_gemm_rates(tokens: int, width: int, ffn: int, reps: int = 10) -> list[tuple[str, str, float]]:
+    """bf16 GFLOP/s of the three GEMMs of a Linear as autograd runs them (``F.linear`` forward, then the gradient of
+    the input alone and of the weight alone), at ``tokens`` rows, for the encoder's three Linear shapes."""
+    rows = []
+    for k, n in ((width, width), (width, ffn), (ffn, width)):
+        x = torch.randn(tokens, k, dtype=torch.bfloat16, requires_grad=True)
+        w = torch.randn(n, k, dtype=torch.bfloat16, requires_grad=True)
+        out = torch.nn.functional.linear(x, w)
+        grad = torch.randn_like(out)
+        calls = {
+            "forward": partial(torch.nn.functional.linear, x, w),
+            "input gradient": partial(torch.autograd.grad, out, x, grad, retain_graph=True),
+            "weight gradient": partial(torch.autograd.grad, out, w, grad, retain_graph=True),
+        }
+        for name, call in calls.items():
+            rows.append((f"{tokens}×{k} → {n}", name, 2 * tokens * k * n / best_seconds(call, reps) / 1e9))
+    return rows
+
+
 def padding_share(model, batches: list[list[str]]) -> float:
     real = slots = 0
     for batch in batches:
@@ -112,7 +142,7 @@ def main() -> None:
     if args.fast_dropout:
         enable_fast_dropout(model)
     loss_fn = DropoutContrastiveLoss(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5, fused=True)  # the Trainer's adamw_torch_fused
     n = args.batch_size
     random_batches = [sentences[i * n : (i + 1) * n] for i in range(args.steps + 1)]
     lengths = token_length_fn(model.tokenizer, model.max_seq_length)
@@ -120,14 +150,16 @@ def main() -> None:
         Dataset.from_dict({"text": sentences}), n, drop_last=True, seed=0, length_fn=lengths
     )
     length_batches = [[sentences[i] for i in batch] for batch in sampler][: args.steps + 1]
-    peak = {"fp32": matmul_peak_gflops(torch.float32), "bf16": matmul_peak_gflops(torch.bfloat16)}
+    sweep = {"fp32": matmul_sweep(torch.float32), "bf16": matmul_sweep(torch.bfloat16)}
+    peak = {precision: rates["4096²"] for precision, rates in sweep.items()}
     padding = {"random": padding_share(model, random_batches), "length": padding_share(model, length_batches)}
 
     lines = [
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {n}, max_seq_length "
         f"{args.max_seq_length}, {'fast (16-bit)' if args.fast_dropout else 'native'} dropout, median of "
-        f"{args.steps} steps. Matmul peak (4096²): fp32 {peak['fp32']:.0f}, "
-        f"bf16 {peak['bf16']:.0f} GFLOP/s. Padding share of the token slots: random batches "
+        f"{args.steps} steps. Matmul GFLOP/s ({' / '.join(sweep['bf16'])}): "
+        + ", ".join(f"{p} " + " / ".join(f"{v:.0f}" for v in sweep[p].values()) for p in sweep)
+        + f" (the peak: 4096²). Padding share of the token slots: random batches "
         f"{100 * padding['random']:.1f}%, length-grouped {100 * padding['length']:.1f}%.",
         "",
         "| precision | batches | " + " | ".join(PHASES) + " | step s | GEMM share of fwd+bwd | GEMM GFLOP/s "
@@ -151,6 +183,12 @@ def main() -> None:
     lines += ["", "Longest ops of the bf16 length-grouped forward + backward (self time):", "", "| op | ms | share |"]
     lines.append("|---|---:|---:|")
     lines += [f"| `{op}` | {1e3 * t:.1f} | {100 * t / total:.0f}% |" for op, t in ops[: args.top_ops]]
+    tokens = 2 * n * len(model.preprocess(length_batches[1])["input_ids"][0])  # 2N rows × the padded length
+    config = model[0].auto_model.config
+    lines += ["", f"bf16 GEMMs of one Linear at this step's {tokens} token rows (best of 10 calls):", ""]
+    lines += ["| shape | GEMM | GFLOP/s | % of 4096² |", "|---|---|---:|---:|"]
+    for shape, gemm, rate in linear_gemm_rates(tokens, config.hidden_size, config.intermediate_size):
+        lines.append(f"| {shape} | {gemm} | {rate:.0f} | {100 * rate / peak['bf16']:.0f}% |")
     table = "\n".join(lines)
     print("\n" + table)
     if args.markdown:

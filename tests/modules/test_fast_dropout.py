@@ -20,7 +20,7 @@ from simcse_st.modules import (
     fast_dropout_mask,
     set_dropout,
 )
-from simcse_st.modules.fast_dropout import keep_threshold
+from simcse_st.modules.fast_dropout import keep_threshold, masked_scale
 from simcse_st.modules.fast_dropout_attention import ATTENTION_IMPLEMENTATION
 
 TEXTS = ["a man is playing a guitar.", "the cat sits on the mat.", "a dog runs in the park.", "rain is expected."]
@@ -69,6 +69,20 @@ def test_forward_and_backward_equal_the_hand_written_dropout(shape: tuple[int, .
     upstream = torch.randn(shape)
     y.backward(upstream)
     assert_close(x.grad, torch.where(mask, upstream * scale, 0.0), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_masked_scale_is_bit_identical_to_aten_dropout_backward(dtype: torch.dtype) -> None:
+    # the one-pass addcmul must round exactly as aten's two-pass x × mask × scale, forward and backward
+    torch.manual_seed(0)
+    x = (torch.randn(37, 129) * 50).to(dtype).requires_grad_()
+    mask, scale = torch.rand(37, 129) < 0.9, 65536 / 58982
+    y = masked_scale(x, mask, scale)
+    assert y.dtype == dtype
+    assert torch.equal(y, torch.ops.aten.native_dropout_backward(x.detach(), mask, scale))
+    upstream = torch.randn(37, 129).to(dtype)
+    y.backward(upstream)
+    assert torch.equal(x.grad, torch.ops.aten.native_dropout_backward(upstream, mask, scale))
 
 
 def test_identity_in_eval_and_at_zero_native_for_out_of_range_p() -> None:
