@@ -89,6 +89,9 @@ class FastDropout(nn.Dropout):
             enable_fast_dropout(model)  # swaps every nn.Dropout of the encoder for a FastDropout
     """
 
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__(p, inplace)
+
     def forward(self, input: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
             return input
