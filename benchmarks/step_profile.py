@@ -25,7 +25,7 @@ import torch
 from datasets import Dataset
 from sentence_transformers.base.losses.merged_forward import merge_feature_batches
 from torch.profiler import ProfilerActivity, profile
-from train_throughput import matmul_sweep  # benchmarks/ is on sys.path when run as a script
+from train_throughput import best_seconds, matmul_sweep  # benchmarks/ is on sys.path when run as a script
 
 from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
 from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
@@ -83,16 +83,6 @@ def gemm_split(
             gemm_time += event.self_cpu_time_total / 1e6
             gemm_flops += event.flops
     return gemm_time, gemm_flops, total, sorted(ops, key=lambda op: -op[1])
-
-
-def best_seconds(call, reps: int) -> float:
-    call()
-    best = float("inf")
-    for _ in range(reps):
-        start = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def linear_gemm_rates(tokens: int, width: int, ffn: int, reps: int = 10) -> list[tuple[str, str, float]]:

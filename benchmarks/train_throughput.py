@@ -47,6 +47,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext, suppress
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -112,27 +113,25 @@ def reset_peak_rss() -> float:
     return _status_mib("VmRSS")
 
 
-def matmul_gflops(dtype: torch.dtype, m: int, k: int, n: int, reps: int = 5) -> float:
-    """GFLOP/s of ``(m × k) @ (k × n)`` in ``dtype``, best of ``reps`` after a warm-up call."""
-    a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
-    torch.matmul(a, b)
+def best_seconds(call: Callable[[], object], reps: int) -> float:
+    """The fastest of ``reps`` timed calls, after one warm-up call."""
+    call()
     best = float("inf")
     for _ in range(reps):
         start = time.perf_counter()
-        torch.matmul(a, b)
+        call()
         best = min(best, time.perf_counter() - start)
-    return 2 * m * k * n / best / 1e9
-
-
-def matmul_peak_gflops(dtype: torch.dtype, n: int = 4096, reps: int = 5) -> float:
-    """The benchmarks' reference peak: a big square matmul (4096²)."""
-    return matmul_gflops(dtype, n, n, n, reps)
+    return best
 
 
 def matmul_sweep(dtype: torch.dtype) -> dict[str, float]:
-    """Square matmuls of three sizes: with AMX, bf16 throughput depends on the shape (1024² runs at ~half of 4096²
-    here), so the tables say which peak a percentage refers to."""
-    return {f"{n}²": matmul_gflops(dtype, n, n, n, reps=20 if n < 4096 else 5) for n in (1024, 2048, 4096)}
+    """GFLOP/s of square matmuls of three sizes: with AMX the bf16 rate depends on the shape (here 2048² runs faster
+    than 4096², 1024² slower), so the tables say which peak a percentage refers to."""
+    rates = {}
+    for n in (1024, 2048, 4096):
+        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+        rates[f"{n}²"] = 2 * n**3 / best_seconds(partial(torch.matmul, a, b), reps=20 if n < 4096 else 5) / 1e9
+    return rates
 
 
 def random_bert_base(directory: Path) -> str:
