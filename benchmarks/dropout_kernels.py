@@ -14,10 +14,10 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from torch import nn
+from train_throughput import emit_table  # benchmarks/ is on sys.path when run as a script
 
 from simcse_st.modules import FastDropout
 
@@ -77,10 +77,7 @@ def main() -> None:
                     f"| {shape_name} | {dtype_name} | {phase} | {native:.2f} | {fast:.2f} | {native / fast:.2f}× |"
                 )
                 print(lines[-1], flush=True)
-    table = "\n".join(lines)
-    print("\n" + table)
-    if args.markdown:
-        Path(args.markdown).write_text(table + "\n")
+    emit_table(lines, args.markdown)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ import statistics
 import time
 from contextlib import nullcontext
 from functools import partial
-from pathlib import Path
 
 import torch
 from datasets import Dataset
 from sentence_transformers.base.losses.merged_forward import merge_feature_batches
 from torch.profiler import ProfilerActivity, profile
-from train_throughput import best_seconds, matmul_sweep  # benchmarks/ is on sys.path when run as a script
+from train_throughput import best_seconds, emit_table, matmul_sweep  # benchmarks/ is on sys.path when run as a script
 
 from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
 from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
@@ -179,10 +178,7 @@ def main() -> None:
     lines += ["| shape | GEMM | GFLOP/s | % of 4096² |", "|---|---|---:|---:|"]
     for shape, gemm, rate in linear_gemm_rates(tokens, config.hidden_size, config.intermediate_size):
         lines.append(f"| {shape} | {gemm} | {rate:.0f} | {100 * rate / peak['bf16']:.0f}% |")
-    table = "\n".join(lines)
-    print("\n" + table)
-    if args.markdown:
-        Path(args.markdown).write_text(table + "\n")
+    emit_table(lines, args.markdown)
 
 
 if __name__ == "__main__":

@@ -113,6 +113,14 @@ def reset_peak_rss() -> float:
     return _status_mib("VmRSS")
 
 
+def emit_table(lines: list[str], markdown: str | None) -> None:
+    """Print the table and, with ``--markdown FILE``, write it there too (every benchmark script ends so)."""
+    table = "\n".join(lines)
+    print("\n" + table)
+    if markdown:
+        Path(markdown).write_text(table + "\n")
+
+
 def best_seconds(call: Callable[[], object], reps: int) -> float:
     """The fastest of ``reps`` timed calls, after one warm-up call."""
     call()
