@@ -5,26 +5,38 @@ One process, the same model and batches for every configuration; phases timed wi
 are synchronous), median over ``--steps`` steps after a warm-up. A ``torch.profiler`` pass over one step splits the
 forward+backward time into GEMM kernels (``mm``/``addmm``/``bmm``/``linear``, with their FLOPs) and the rest
 (softmax, GELU, layer norm, dropout, copies), against the matmul peak measured in the same run, and lists the ops
-that take the most time in the bf16 length-grouped step. Dropout is ``train_simcse``'s default (16-bit masks,
+that take the most time in the bf16 length-grouped step. The GEMM ceiling replays that step's forward + backward
+GEMMs alone, back to back (same shapes, layouts and dtypes, fresh operands): the rate the step would reach if
+nothing but its GEMMs took time. Dropout is ``train_simcse``'s default (16-bit masks,
 ``enable_fast_dropout``) unless ``--native-dropout``.
 
     python benchmarks/step_profile.py --data ../shared/data --batch-size 64 --markdown profile.md
     python benchmarks/step_profile.py --data ../shared/data --batch-size 64 --native-dropout
+    python benchmarks/step_profile.py --data ../shared/data --batch-size 64 --architecture bert-base
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from contextlib import nullcontext
 from functools import partial
+from pathlib import Path
 
 import torch
 from datasets import Dataset
 from sentence_transformers.base.losses.merged_forward import merge_feature_batches
 from torch.profiler import ProfilerActivity, profile
-from train_throughput import best_seconds, emit_table, matmul_sweep  # benchmarks/ is on sys.path when run as a script
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode
+from train_throughput import (  # benchmarks/ is on sys.path when run as a script
+    best_seconds,
+    emit_table,
+    matmul_sweep,
+    random_bert_base,
+)
 
 from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
 from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
@@ -33,6 +45,8 @@ from simcse_st.quickstart import WIKI_CORPUS, offline_minilm_path
 from simcse_st.training import build_model
 
 PHASES = ("tokenize+pad", "collate (2N)", "forward", "loss", "backward", "optimizer")
+GEMM_ATEN = (torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default)
+GEMM_ATEN += (torch.ops.aten.baddbmm.default,)
 GEMM_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_mkldnn_matmul", "mkldnn::_linear")
 
 
@@ -84,6 +98,55 @@ def gemm_split(
     return gemm_time, gemm_flops, total, sorted(ops, key=lambda op: -op[1])
 
 
+class GemmRecorder(TorchDispatchMode):
+    """Records every GEMM call (op and arguments) that reaches the dispatcher, after autocast's casts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[torch._ops.OpOverload, tuple, dict]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func in GEMM_ATEN:
+            self.calls.append((func, args, kwargs or {}))
+        return func(*args, **(kwargs or {}))
+
+
+def _like(value: object) -> object:
+    """A fresh random tensor with ``value``'s size, strides and dtype (non-tensors pass through)."""
+    if not isinstance(value, torch.Tensor):
+        return value
+    storage = 1 + sum((size - 1) * stride for size, stride in zip(value.shape, value.stride(), strict=True))
+    return torch.randn(storage).to(value.dtype).as_strided(value.shape, value.stride())
+
+
+def gemm_ceiling(model, loss_fn, sentences: list[str], reps: int = 5) -> tuple[int, float, float, float]:
+    """(GEMM calls, their FLOPs, best seconds of the bf16 forward + backward, best seconds of its GEMMs replayed back
+    to back on fresh operands): the second time is the fastest that step's GEMMs run with nothing else in between."""
+    features = merge_feature_batches([model.preprocess(sentences)] * 2)
+
+    def forward_backward() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            embeddings = model(features)["sentence_embedding"]  # (2N, D)
+            loss = loss_fn.compute_loss_from_embeddings(list(embeddings.reshape(2, len(sentences), -1).unbind(0)))
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    recorder = GemmRecorder()
+    with recorder:
+        forward_backward()
+    calls = [(func, tuple(map(_like, args)), kwargs) for func, args, kwargs in recorder.calls]
+    del recorder
+
+    def replay() -> None:
+        for func, args, kwargs in calls:
+            func(*args, **kwargs)
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        replay()
+    return len(calls), counter.get_total_flops(), best_seconds(forward_backward, reps), best_seconds(replay, reps)
+
+
 def linear_gemm_rates(tokens: int, width: int, ffn: int, reps: int = 10) -> list[tuple[str, str, float]]:
     """bf16 GFLOP/s of the three GEMMs of a Linear as autograd runs them (``F.linear`` forward, then the gradient of
     the input alone and of the weight alone), at ``tokens`` rows, for the encoder's three Linear shapes."""
@@ -115,6 +178,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="data directory (default: $SIMCSE_ST_DATA)")
     parser.add_argument("--model", default=None, help="model path (default: the offline all-MiniLM-L6-v2)")
+    parser.add_argument(
+        "--architecture", choices=("minilm", "bert-base"), default="minilm", help="bert-base: random BERT-base weights"
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-seq-length", type=int, default=32)
     parser.add_argument("--steps", type=int, default=5)
@@ -126,6 +192,8 @@ def main() -> None:
     if data is None:
         raise SystemExit("pass --data DIR or set SIMCSE_ST_DATA")
     sentences = read_sentences(data / WIKI_CORPUS)
+    if args.architecture == "bert-base" and not args.model:
+        args.model = random_bert_base(Path(tempfile.mkdtemp(prefix="bert-base-")))
     torch.manual_seed(0)
     model = build_model(args.model or offline_minilm_path(), pooling="cls", max_seq_length=args.max_seq_length).train()
     if args.fast_dropout:
@@ -144,6 +212,7 @@ def main() -> None:
     padding = {"random": padding_share(model, random_batches), "length": padding_share(model, length_batches)}
 
     lines = [
+        f"{'BERT-base (random weights)' if args.architecture == 'bert-base' else args.model or 'all-MiniLM-L6-v2'}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {n}, max_seq_length "
         f"{args.max_seq_length}, {'fast (16-bit)' if args.fast_dropout else 'native'} dropout, median of "
         f"{args.steps} steps. Matmul GFLOP/s ({' / '.join(sweep['bf16'])}): "
@@ -155,12 +224,14 @@ def main() -> None:
         "| GEMM % of peak |",
         "|---|---|" + "---:|" * (len(PHASES) + 4),
     ]
+    fwd_bwd = {}
     for precision in ("fp32", "bf16"):
         for name, batches in (("random", random_batches), ("length", length_batches)):
             bf16 = precision == "bf16"
             timed_step(model, loss_fn, optimizer, batches[0], bf16)  # warm-up
             samples = [timed_step(model, loss_fn, optimizer, batch, bf16) for batch in batches[1:]]
             medians = {phase: statistics.median(s[phase] for s in samples) for phase in PHASES}
+            fwd_bwd[precision, name] = medians["forward"] + medians["loss"] + medians["backward"]
             gemm_time, gemm_flops, total, ops = gemm_split(model, loss_fn, batches[1], bf16)
             gemm_rate = gemm_flops / gemm_time / 1e9
             cells = " | ".join(f"{medians[p]:.3f}" for p in PHASES)
@@ -172,6 +243,26 @@ def main() -> None:
     lines += ["", "Longest ops of the bf16 length-grouped forward + backward (self time):", "", "| op | ms | share |"]
     lines.append("|---|---:|---:|")
     lines += [f"| `{op}` | {1e3 * t:.1f} | {100 * t / total:.0f}% |" for op, t in ops[: args.top_ops]]
+    count, flops, measured, gemms = gemm_ceiling(model, loss_fn, length_batches[1])
+    at_goal = flops / (0.6 * peak["bf16"] * 1e9)  # the forward + backward's time at 60% of the 4096² rate
+
+    def rates(seconds: float) -> str:
+        rate, small = flops / seconds / 1e9, sweep["bf16"]["1024²"]
+        return f"{rate:.0f} GFLOP/s, {100 * rate / peak['bf16']:.0f}% of 4096², {100 * rate / small:.0f}% of 1024²"
+
+    lines += [
+        "",
+        f"GEMM ceiling of one bf16 length-grouped forward + backward ({count} GEMM calls, {flops / 1e9:.1f} GFLOP; "
+        f"best of 5 each): the step takes {1e3 * measured:.0f} ms ({rates(measured)}); its GEMMs alone, replayed "
+        f"back to back on fresh operands of the same shapes, layouts and dtypes, take {1e3 * gemms:.0f} ms "
+        f"({rates(gemms)}). At 60% of 4096² the step would take {1e3 * at_goal:.0f} ms, "
+        + (
+            f"leaving {1e3 * (at_goal - gemms):.0f} ms for all that is not a GEMM "
+            f"(now {1e3 * (measured - gemms):.0f} ms)."
+            if at_goal > gemms
+            else "less than its GEMMs alone: out of reach at this shape."
+        ),
+    ]
     tokens = 2 * n * len(model.preprocess(length_batches[1])["input_ids"][0])  # 2N rows × the padded length
     config = model[0].auto_model.config
     lines += ["", f"bf16 GEMMs of one Linear at this step's {tokens} token rows (best of 10 calls):", ""]

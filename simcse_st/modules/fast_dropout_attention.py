@@ -16,7 +16,7 @@ from transformers import AttentionInterface, PreTrainedModel
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
-from simcse_st.modules.fast_dropout import FastDropout, fast_dropout_mask, keep_threshold, masked_scale
+from simcse_st.modules.fast_dropout import FastDropout, fast_dropout_mask, keep_threshold, mask_dtype, masked_scale
 
 ATTENTION_IMPLEMENTATION = "simcse_fast_dropout"
 _REPLACEABLE = ("sdpa", "eager")
@@ -45,12 +45,12 @@ def fast_dropout_attention_forward(
     scaling = query.size(-1) ** -0.5 if scaling is None else scaling
     scores = torch.matmul(query, key.transpose(2, 3)) * scaling  # (B, H, Lq, Lk)
     if attention_mask is not None:
-        if attention_mask.dtype == torch.bool:
-            scores = scores.masked_fill(~attention_mask, torch.finfo(scores.dtype).min)
+        if attention_mask.dtype == torch.bool:  # in place: the product's backward does not read its output
+            scores.masked_fill_(~attention_mask, torch.finfo(scores.dtype).min)
         else:
             scores = scores + attention_mask
     probs = F.softmax(scores, dim=-1)
-    mask = fast_dropout_mask(probs.shape, dropout, probs.device)
+    mask = fast_dropout_mask(probs.shape, dropout, probs.device, mask_dtype(probs.dtype))
     probs = masked_scale(probs, mask, (1 << 16) / threshold)  # probs × mask / q
     output = torch.matmul(probs.to(value.dtype), value)  # (B, H, Lq, d)
     return output.transpose(1, 2).contiguous(), None  # (B, Lq, H, d), as SDPA returns

@@ -58,6 +58,18 @@ def test_mask_has_the_bernoulli_rate_in_every_16_bit_lane(p: float) -> None:
     assert not torch.equal(mask[: n // 2], mask[n // 2 :])
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_16_bit_mask_is_the_bool_mask_in_that_dtype(dtype: torch.dtype) -> None:
+    torch.manual_seed(5)
+    expected = fast_dropout_mask((3, 41), 0.25)  # 123 elements: not a multiple of 4
+    torch.manual_seed(5)
+    mask = fast_dropout_mask((3, 41), 0.25, dtype=dtype)
+    assert mask.dtype == dtype and mask.shape == (3, 41)
+    assert torch.equal(mask, expected.to(dtype))  # exactly 0.0 / 1.0, from the same draws
+    with pytest.raises(ValueError, match="dtype"):
+        fast_dropout_mask((4,), 0.1, dtype=torch.float32)
+
+
 @pytest.mark.parametrize("shape", [(5, 7, 3), (2, 8)])  # 105 elements: not a multiple of 4
 def test_forward_and_backward_equal_the_hand_written_dropout(shape: tuple[int, ...]) -> None:
     p = 0.3
@@ -77,12 +89,15 @@ def test_masked_scale_is_bit_identical_to_aten_dropout_backward(dtype: torch.dty
     torch.manual_seed(0)
     x = (torch.randn(37, 129) * 50).to(dtype).requires_grad_()
     mask, scale = torch.rand(37, 129) < 0.9, 65536 / 58982
-    y = masked_scale(x, mask, scale)
-    assert y.dtype == dtype
-    assert torch.equal(y, torch.ops.aten.native_dropout_backward(x.detach(), mask, scale))
     upstream = torch.randn(37, 129).to(dtype)
-    y.backward(upstream)
-    assert torch.equal(x.grad, torch.ops.aten.native_dropout_backward(upstream, mask, scale))
+    masks = [mask] + ([mask.to(dtype)] if dtype != torch.float32 else [])  # bool, and 0/1 in the 16-bit dtype
+    for saved in masks:
+        y = masked_scale(x, saved, scale)
+        assert y.dtype == dtype
+        assert torch.equal(y, torch.ops.aten.native_dropout_backward(x.detach(), mask, scale))
+        y.backward(upstream)
+        assert torch.equal(x.grad, torch.ops.aten.native_dropout_backward(upstream, mask, scale))
+        x.grad = None
 
 
 def test_identity_in_eval_and_at_zero_native_for_out_of_range_p() -> None:
@@ -95,21 +110,27 @@ def test_identity_in_eval_and_at_zero_native_for_out_of_range_p() -> None:
     assert torch.equal(fast, F.dropout(x, 1e-6, training=True))
 
 
-def test_bf16_input_stays_bf16_and_is_replayable() -> None:
-    x = torch.randn(32, 48).bfloat16()
+def test_bf16_input_stays_bf16_matches_aten_and_is_replayable() -> None:
+    x = torch.randn(32, 48).bfloat16().requires_grad_()
     dropout = FastDropout(0.1).train()
-    state = torch.get_rng_state()
+    torch.manual_seed(9)
     first = dropout(x)
-    torch.set_rng_state(state)
+    torch.manual_seed(9)
     second = dropout(x)
     assert first.dtype == torch.bfloat16
     assert torch.equal(first, second)  # RandContext / GradCache rely on this
+    mask, scale = reference_mask(9, (32, 48), 0.1)
+    assert torch.equal(first, torch.ops.aten.native_dropout_backward(x.detach(), mask, scale))
+    upstream = torch.randn(32, 48).bfloat16()
+    first.backward(upstream)
+    assert x.grad.dtype == torch.bfloat16
+    assert torch.equal(x.grad, torch.ops.aten.native_dropout_backward(upstream, mask, scale))
     assert 0.0 < (first == 0).float().mean().item() < 0.3
 
 
 def test_attention_forward_matches_a_hand_written_reference() -> None:
     batch, heads, length, dim, p = 3, 2, 5, 4, 0.2
-    query, key, value = (torch.randn(batch, heads, length, dim) for _ in range(3))
+    query, key, value = (torch.randn(batch, heads, length, dim, requires_grad=True) for _ in range(3))
     attend = torch.ones(batch, 1, length, length, dtype=torch.bool)
     attend[0, :, :, 3:] = False  # padding of the first sentence
     module = nn.Module().train()
@@ -120,8 +141,13 @@ def test_attention_forward_matches_a_hand_written_reference() -> None:
     expected = (torch.where(mask, scores.softmax(-1) * scale, 0.0) @ value).transpose(1, 2)
     assert weights is None and output.shape == (batch, length, heads, dim)
     assert_close(output, expected, rtol=1e-5, atol=1e-6)
-    without, _ = fast_dropout_attention_forward(module, query, key, value, attend, dropout=0.0, scaling=0.5)
-    sdpa, _ = sdpa_attention_forward(module, query, key, value, attend, dropout=0.0, scaling=0.5)
+    upstream = torch.randn_like(output)
+    grads = torch.autograd.grad(output, (query, key, value), upstream)
+    for grad, reference in zip(grads, torch.autograd.grad(expected, (query, key, value), upstream), strict=True):
+        assert_close(grad, reference, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        without, _ = fast_dropout_attention_forward(module, query, key, value, attend, dropout=0.0, scaling=0.5)
+        sdpa, _ = sdpa_attention_forward(module, query, key, value, attend, dropout=0.0, scaling=0.5)
     assert_close(without, sdpa)  # no dropout: exactly SDPA
 
 
