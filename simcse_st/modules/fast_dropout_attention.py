@@ -22,6 +22,15 @@ ATTENTION_IMPLEMENTATION = "simcse_fast_dropout"
 _REPLACEABLE = ("sdpa", "eager")
 
 
+def attention_softmax(scores: Tensor) -> Tensor:
+    """Softmax over the last dimension, in float32 for bf16 rows shorter than 32 on CPU: aten's bf16 CPU softmax has
+    no vectorized path for rows shorter than its 32-lane vector (SimCSE's ≤ 32-token batches), and converting to
+    float32 and back is 1.5–2.6× faster forward + backward there (0.2–0.8× from 32 up; docs/performance.md)."""
+    if scores.dtype == torch.bfloat16 and scores.size(-1) < 32 and scores.device.type == "cpu":
+        return F.softmax(scores, dim=-1, dtype=torch.float32).to(torch.bfloat16)
+    return F.softmax(scores, dim=-1)
+
+
 def fast_dropout_attention_forward(
     module: nn.Module,
     query: Tensor,  # (B, H, Lq, d)
@@ -49,7 +58,7 @@ def fast_dropout_attention_forward(
             scores.masked_fill_(~attention_mask, torch.finfo(scores.dtype).min)
         else:
             scores = scores + attention_mask
-    probs = F.softmax(scores, dim=-1)
+    probs = attention_softmax(scores)
     mask = fast_dropout_mask(probs.shape, dropout, probs.device, mask_dtype(probs.dtype))
     probs = masked_scale(probs, mask, (1 << 16) / threshold)  # probs × mask / q
     output = torch.matmul(probs.to(value.dtype), value)  # (B, H, Lq, d)

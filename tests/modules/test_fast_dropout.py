@@ -21,7 +21,7 @@ from simcse_st.modules import (
     set_dropout,
 )
 from simcse_st.modules.fast_dropout import keep_threshold, masked_scale
-from simcse_st.modules.fast_dropout_attention import ATTENTION_IMPLEMENTATION
+from simcse_st.modules.fast_dropout_attention import ATTENTION_IMPLEMENTATION, attention_softmax
 
 TEXTS = ["a man is playing a guitar.", "the cat sits on the mat.", "a dog runs in the park.", "rain is expected."]
 
@@ -149,6 +149,24 @@ def test_attention_forward_matches_a_hand_written_reference() -> None:
         without, _ = fast_dropout_attention_forward(module, query, key, value, attend, dropout=0.0, scaling=0.5)
         sdpa, _ = sdpa_attention_forward(module, query, key, value, attend, dropout=0.0, scaling=0.5)
     assert_close(without, sdpa)  # no dropout: exactly SDPA
+
+
+@pytest.mark.parametrize("length", [7, 31, 32, 45])
+def test_attention_softmax_is_bf16_softmax_computed_in_float32_below_32(length: int) -> None:
+    torch.manual_seed(0)
+    scores = (torch.randn(6, 4, 5, length) * 4).bfloat16().requires_grad_()
+    probs = attention_softmax(scores)
+    assert probs.dtype == torch.bfloat16
+    reference = scores.detach().float().requires_grad_()
+    expected = F.softmax(reference, dim=-1)
+    assert_close(probs.float(), expected, rtol=0, atol=2**-8)  # one bf16 rounding of a value in [0, 1]
+    if length >= 32:  # aten's own bf16 softmax, untouched
+        assert torch.equal(probs, F.softmax(scores, dim=-1))
+    upstream = torch.randn(6, 4, 5, length).bfloat16()
+    (grad,) = torch.autograd.grad(probs, scores, upstream)
+    (expected_grad,) = torch.autograd.grad(expected, reference, upstream.float())
+    assert grad.dtype == torch.bfloat16
+    assert_close(grad.float(), expected_grad, rtol=2**-7, atol=2**-7 * expected_grad.abs().max().item())
 
 
 def test_enable_fast_dropout_keeps_eval_outputs_and_the_saved_model_plain(
