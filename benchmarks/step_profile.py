@@ -45,8 +45,7 @@ from simcse_st.quickstart import WIKI_CORPUS, offline_minilm_path
 from simcse_st.training import build_model
 
 PHASES = ("tokenize+pad", "collate (2N)", "forward", "loss", "backward", "optimizer")
-GEMM_ATEN = (torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default)
-GEMM_ATEN += (torch.ops.aten.baddbmm.default,)
+GEMM_ATEN = tuple(getattr(torch.ops.aten, name).default for name in ("mm", "addmm", "bmm", "baddbmm"))
 GEMM_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::_mkldnn_matmul", "mkldnn::_linear")
 
 
@@ -224,14 +223,12 @@ def main() -> None:
         "| GEMM % of peak |",
         "|---|---|" + "---:|" * (len(PHASES) + 4),
     ]
-    fwd_bwd = {}
     for precision in ("fp32", "bf16"):
         for name, batches in (("random", random_batches), ("length", length_batches)):
             bf16 = precision == "bf16"
             timed_step(model, loss_fn, optimizer, batches[0], bf16)  # warm-up
             samples = [timed_step(model, loss_fn, optimizer, batch, bf16) for batch in batches[1:]]
             medians = {phase: statistics.median(s[phase] for s in samples) for phase in PHASES}
-            fwd_bwd[precision, name] = medians["forward"] + medians["loss"] + medians["backward"]
             gemm_time, gemm_flops, total, ops = gemm_split(model, loss_fn, batches[1], bf16)
             gemm_rate = gemm_flops / gemm_time / 1e9
             cells = " | ".join(f"{medians[p]:.3f}" for p in PHASES)
