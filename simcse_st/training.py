@@ -17,6 +17,7 @@ from sentence_transformers import SentenceTransformer, SentenceTransformerTraine
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 from sentence_transformers.base.training_args import BatchSamplers
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
+from transformers import set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSampler, token_length_fn
@@ -173,6 +174,7 @@ def train_simcse(
     if int(os.environ.get("RANK", "0")) == 0 and output_dir.is_dir() and any(output_dir.iterdir()):
         _prepare_output_dir(output_dir, overwrite, resume)  # fail fast on a non-empty directory, before any work
 
+    set_seed(seed)  # every random init below (heads of the loss, missing encoder weights) is a function of the seed
     if isinstance(corpus, Dataset):
         dataset = corpus
     else:
