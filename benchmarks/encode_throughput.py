@@ -65,7 +65,7 @@ def small_random_model(directory: Path) -> str:
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from simcse_st.quickstart import offline_minilm_path
+    from simcse_st.inference.model_loading import offline_minilm_path
 
     encoder = directory / "encoder"
     AutoTokenizer.from_pretrained(offline_minilm_path()).save_pretrained(encoder)
@@ -95,7 +95,8 @@ def main() -> None:
         return worker(args.worker, args.input, args.model, args.batch_size, args.chunk_size)
 
     from simcse_st import read_sentences, resolve_data_dir
-    from simcse_st.quickstart import WIKI_CORPUS, offline_minilm_path
+    from simcse_st.data.data_dir import WIKI_CORPUS
+    from simcse_st.inference.model_loading import offline_minilm_path
 
     data = resolve_data_dir(args.data)
     if data is None:

@@ -40,9 +40,9 @@ from train_throughput import (  # benchmarks/ is on sys.path when run as a scrip
 
 from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
 from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
-from simcse_st.modules import enable_fast_dropout
-from simcse_st.quickstart import WIKI_CORPUS, offline_minilm_path
-from simcse_st.training import build_model
+from simcse_st.data.data_dir import WIKI_CORPUS
+from simcse_st.inference.model_loading import offline_minilm_path
+from simcse_st.modules import build_simcse_model, enable_fast_dropout
 
 PHASES = ("tokenize+pad", "collate (2N)", "forward", "loss", "backward", "optimizer")
 GEMM_ATEN = tuple(getattr(torch.ops.aten, name).default for name in ("mm", "addmm", "bmm", "baddbmm"))
@@ -194,7 +194,7 @@ def main() -> None:
     if args.architecture == "bert-base" and not args.model:
         args.model = random_bert_base(Path(tempfile.mkdtemp(prefix="bert-base-")))
     torch.manual_seed(0)
-    model = build_model(args.model or offline_minilm_path(), pooling="cls", max_seq_length=args.max_seq_length).train()
+    model = build_simcse_model(args.model or offline_minilm_path(), "cls", max_seq_length=args.max_seq_length).train()
     if args.fast_dropout:
         enable_fast_dropout(model)
     loss_fn = DropoutContrastiveLoss(model)

@@ -8,8 +8,9 @@ default optimizer, ``adamw_torch_fused``):
   fp32 is the recipe's default (``bf16`` is off unless asked for).
 - ``simcse-st``: ``DropoutContrastiveLoss`` on one column: one tokenization, one forward pass of 2N rows.
 - ``+length``: ``LengthGroupedBatchSampler`` batches by token count (``token_length_fn``), what
-  ``train_simcse(batching="length")`` uses.
-- ``+fast dropout``: ``enable_fast_dropout`` (16-bit dropout masks), what ``train_simcse(fast_dropout=True)`` uses;
+  ``SimCSEConfig(batching="length")`` (the default) uses.
+- ``+fast dropout``: ``enable_fast_dropout`` (16-bit dropout masks), what ``SimCSEConfig(fast_dropout=True)`` (the
+  default) uses;
   ``simcse-st +length +fast dropout`` in bf16 is ``train_simcse``'s default.
 - ``cached(64)``: ``DropoutContrastiveLoss(mini_batch_size=64)`` (GradCache), for the large batches.
 
@@ -59,9 +60,9 @@ from transformers import AutoTokenizer, BertConfig, BertModel
 
 from simcse_st import DropoutContrastiveLoss, read_sentences, resolve_data_dir
 from simcse_st.data import LengthGroupedBatchSampler, token_length_fn
-from simcse_st.modules import enable_fast_dropout
-from simcse_st.quickstart import WIKI_CORPUS, offline_minilm_path
-from simcse_st.training import build_model
+from simcse_st.data.data_dir import WIKI_CORPUS
+from simcse_st.inference.model_loading import offline_minilm_path
+from simcse_st.modules import build_simcse_model, enable_fast_dropout
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,7 @@ def main() -> None:
     if args.architecture == "bert-base" and not args.model:
         args.model = random_bert_base(Path(tempfile.mkdtemp(prefix="bert-base-")))
     torch.manual_seed(0)
-    base = build_model(args.model or offline_minilm_path(), pooling="cls", max_seq_length=args.max_seq_length)
+    base = build_simcse_model(args.model or offline_minilm_path(), "cls", max_seq_length=args.max_seq_length)
     if args.memory_worker:
         config = Config(**json.loads(args.memory_worker))
         print(memory_worker(config, base, sentences, int(args.batch_sizes)))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
-from simcse_st.data_dir import DATA_ENV_VAR
+from simcse_st.data.data_dir import DATA_ENV_VAR
+from simcse_st.data.names import DecodeErrors
+from simcse_st.training.training_interrupted import TrainingInterrupted
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     FileNotFoundError,
@@ -23,8 +26,15 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 _CLI_HANDLER = "_simcse_st_cli_handler"
 _bars_hidden = False
 
-DecodeErrorsChoice = Literal["strict", "skip", "replace"]
-
+# Library parameter names whose command-line option has another name.
+PARAMETER_ALIASES = {
+    "errors": "decode_errors",
+    "data_dir": "data",
+    "model_name_or_path": "model",
+    "steps": "max_steps",
+}
+# `name=value` in a library message: a parameter and the value to pass.
+_ASSIGNMENT = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*)=('[^']*'|\"[^\"]*\"|[^\s,;:)]+)")
 Quiet = Annotated[
     bool, typer.Option("--quiet", "-q", help="Only warnings and errors: no info lines, no progress bars.")
 ]
@@ -43,7 +53,7 @@ DataDir = Annotated[
     ),
 ]
 DecodeErrorsOption = Annotated[
-    DecodeErrorsChoice,
+    DecodeErrors,
     typer.Option(
         help="Lines that are not valid UTF-8: strict = stop with an error, skip = drop them, replace = U+FFFD."
     ),
@@ -56,13 +66,41 @@ def one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+def with_flags(message: str, ctx: typer.Context | None) -> str:
+    """``message`` with each ``parameter=value`` that the current command has an option for written as that option:
+    ``overwrite=True`` → ``--overwrite``, ``learning_rate=-1.0`` → ``--lr -1.0``, ``errors='skip'`` →
+    ``--decode-errors skip``. The library names its parameters; the CLI names its flags."""
+    if ctx is None:
+        return message
+    options = {param.name: param for param in ctx.command.params if param.param_type_name == "option"}
+
+    def flag(match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2)
+        end = "." if value.endswith(".") and not value.startswith(("'", '"')) else ""  # the sentence's full stop
+        value = value.removesuffix(end).strip("'\"")
+        option = options.get(PARAMETER_ALIASES.get(name, name)) or options.get(name)
+        if option is None:
+            return match.group(0)
+        if option.is_flag and value in ("True", "False"):
+            negative = option.secondary_opts[0] if option.secondary_opts else f"no {option.opts[0]}"
+            return (option.opts[0] if value == "True" else negative) + end
+        return f"{option.opts[0]} {value}{end}"
+
+    return _ASSIGNMENT.sub(flag, message)
+
+
 @contextmanager
-def cli_errors() -> Iterator[None]:
-    """Turn the errors a user can cause into ``Error: <message>`` on stderr and exit code 1, without a traceback."""
+def cli_errors(ctx: typer.Context | None = None) -> Iterator[None]:
+    """Turn the errors a user can cause into ``Error: <message>`` on stderr and exit code 1, without a traceback;
+    an interrupted training run into its one-line report and exit code 130. The one place both are reported; with
+    the command's ``ctx``, the parameters the library names are written as the command's flags (:func:`with_flags`)."""
     try:
         yield
+    except TrainingInterrupted as interrupted:
+        typer.echo(with_flags(one_line(interrupted), ctx), err=True)
+        raise typer.Exit(130) from None
     except USER_ERRORS as error:
-        typer.echo(f"Error: {one_line(error)}", err=True)
+        typer.echo(f"Error: {with_flags(one_line(error), ctx)}", err=True)
         raise typer.Exit(1) from None
 
 

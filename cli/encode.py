@@ -1,4 +1,4 @@
-"""``simcse-st encode``: a thin layer over :func:`simcse_st.encoding.encode_file`."""
+"""``simcse-st encode``: a thin layer over :func:`simcse_st.inference.encoding.encode_file`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from simcse_st.cli.common import BatchSize, DecodeErrorsOption, ModelOption, Qui
 
 
 def encode(
+    ctx: typer.Context,
     input_path: Annotated[
         Path,
         typer.Argument(
@@ -50,8 +51,8 @@ def encode(
       simcse-st encode sentences.txt --model runs/simcse --output embeddings.npy --normalize
     """
     setup_logging(quiet)
-    with cli_errors():
-        from simcse_st.encoding import encode_file
+    with cli_errors(ctx):
+        from simcse_st.inference.encoding import encode_file
 
         rows = encode_file(
             input_path,

@@ -1,4 +1,4 @@
-"""``simcse-st evaluate``: a thin layer over :func:`simcse_st.evaluate.evaluate_model`."""
+"""``simcse-st evaluate``: a thin layer over :func:`simcse_st.evaluation.evaluate.evaluate_model`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from simcse_st.cli.common import BatchSize, DataDir, ModelOption, Quiet, cli_err
 
 
 def evaluate(
+    ctx: typer.Context,
     model: ModelOption,
     data: DataDir = None,
     tasks: Annotated[
@@ -47,8 +48,8 @@ def evaluate(
       simcse-st evaluate --model runs/simcse --data ../shared/data --tasks sts --mode test --json results/sts.json
     """
     setup_logging(quiet, hide_tables=True)
-    with cli_errors():
-        from simcse_st.evaluate import evaluate_model
+    with cli_errors(ctx):
+        from simcse_st.evaluation.evaluate import evaluate_model
 
         results = evaluate_model(
             model,

@@ -1,4 +1,4 @@
-"""``simcse-st similarity``: a thin layer over :func:`simcse_st.similarity.pairwise_similarity`."""
+"""``simcse-st similarity``: a thin layer over :func:`simcse_st.inference.similarity.pairwise_similarity`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from simcse_st.cli.common import BatchSize, ModelOption, Quiet, cli_errors, setu
 
 
 def similarity(
+    ctx: typer.Context,
     sentences: Annotated[
         list[str], typer.Argument(help="Two or more sentences (quote each one).", show_default=False)
     ],
@@ -26,8 +27,8 @@ def similarity(
     if len(sentences) < 2:
         raise typer.BadParameter("give at least two sentences.", param_hint="SENTENCES")
     setup_logging(quiet)
-    with cli_errors():
-        from simcse_st.similarity import format_similarity, pairwise_similarity
+    with cli_errors(ctx):
+        from simcse_st.inference.similarity import format_similarity, pairwise_similarity
 
         scores = pairwise_similarity(model, sentences, batch_size=batch_size)
     typer.echo(format_similarity(sentences, scores))

@@ -1,68 +1,79 @@
-"""``AblationRun``: one training configuration of the ablation runner (a row of one of the paper's tables)."""
+"""``AblationRun``: one row of an ablation table, the changes it makes to the baseline :class:`SimCSEConfig`."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
-Init = Literal["pretrained", "random"]
-Batching = Literal["random", "length"]
-DropoutKernel = Literal["native", "fast"]
+from simcse_st.training.simcse_config import SimCSEConfig
+
+# The run's length and schedule come from run_ablation (scaled by batch size); they are not part of a row's identity.
+SCHEDULE_FIELDS = ("max_steps", "eval_steps", "save_steps", "logging_steps", "seed", "max_seq_length", "epochs")
+# The fields a row's key was computed from before the config existed (the layout of the old AblationRun), so that
+# the runs recorded then are found again.
+_LEGACY_KEY_FIELDS = (
+    "pooling", "dropout", "same_dropout_mask", "batch_size", "learning_rate", "mlm_weight", "init", "bf16", "batching",
+)  # fmt: skip
+# The baseline the legacy keys were computed against: its other fields are left out of a key when they are equal.
+_LEGACY_BASELINE = SimCSEConfig(dropout=0.1, batching="random", fast_dropout=False)
 
 
 @dataclass(frozen=True)
 class AblationRun:
-    """The settings that differ from the unsupervised SimCSE baseline: [CLS] + train-only MLP, dropout 0.1, batch 64,
-    lr 3e-5, positives = the sentence itself, pretrained encoder, bf16 where supported, random batches, PyTorch's
-    native dropout.
+    """A row of an ablation table: its label and the :class:`SimCSEConfig` fields it changes.
 
-    Two studies that share a configuration (e.g. Table 1's "None" and Table 3's "p = 0.1") share one run: :attr:`key`
-    depends on the settings only, not on ``label``.
+    The row's configuration is ``dataclasses.replace(baseline, **changes)`` (:meth:`config`); two studies that share
+    a configuration (e.g. Table 1's "None" and Table 3's "p = 0.1") share one run: :meth:`key` depends on the
+    configuration only, not on ``label``.
 
     Args:
         label: The row label in its table, e.g. ``"Crop 10%"``.
-        pooling: A SimCSE pooler (:data:`simcse_st.training.POOLINGS`).
-        mlp_only_train: With ``pooling="cls"``: the MLP is used in training only (the paper's unsupervised default).
-        dropout: Encoder dropout rate for training.
-        same_dropout_mask: Both views get the same dropout mask (Table 3's "fixed 0.1").
-        augmentation: ``(method, ratio)`` for :func:`simcse_st.augment_dataset` (the second view is the augmented
-            sentence, Table 1); ``None``: the sentence itself.
-        batch_size: Sentences per batch.
-        learning_rate: AdamW learning rate.
-        mlm_weight: Weight of the auxiliary MLM loss (0 = off).
-        init: ``"pretrained"`` weights or the same architecture randomly initialised.
-        bf16: bf16 autocast; ``None`` = on where supported.
-        batching: ``"random"`` or ``"length"`` (length-grouped) batches.
-        dropout_kernel: ``"native"`` (``nn.Dropout``) or ``"fast"`` (16-bit masks,
-            :func:`simcse_st.enable_fast_dropout`).
+        changes: ``SimCSEConfig`` fields and their values in this row, e.g. ``{"augmentation": "crop",
+            "augmentation_ratio": 0.1}``; empty = the baseline itself.
     """
 
     label: str = field(compare=False)
-    pooling: str = "cls"
-    mlp_only_train: bool = True
-    dropout: float = 0.1
-    same_dropout_mask: bool = False
-    augmentation: tuple[str, float | None] | None = None
-    batch_size: int = 64
-    learning_rate: float = 3e-5
-    mlm_weight: float = 0.0
-    init: Init = "pretrained"
-    bf16: bool | None = None
-    batching: Batching = "random"
-    dropout_kernel: DropoutKernel = "native"
+    changes: tuple[tuple[str, Any], ...] = ()
 
-    def settings(self) -> dict[str, Any]:
-        """The settings without the label (what makes two runs the same run)."""
-        settings = asdict(self)
-        del settings["label"]
-        if self.dropout_kernel == "native":  # a field added later: runs recorded before it keep their key
-            del settings["dropout_kernel"]
-        return settings
+    @classmethod
+    def of(cls, label: str, **changes: Any) -> AblationRun:
+        """``AblationRun.of("p = 0.05", dropout=0.05)``; unknown field names are an error at once."""
+        names = {f.name for f in fields(SimCSEConfig)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise ValueError(f"AblationRun {label!r}: unknown SimCSEConfig field(s) {unknown}.")
+        return cls(label, tuple(sorted(changes.items())))
 
-    @property
-    def key(self) -> str:
-        """A short stable id of the settings, used as the run's directory name."""
-        digest = hashlib.sha1(json.dumps(self.settings(), sort_keys=True).encode()).hexdigest()[:10]
-        return f"{self.init}-{self.pooling}-b{self.batch_size}-{digest}"
+    def config(self, baseline: SimCSEConfig) -> SimCSEConfig:
+        """This row's configuration: ``baseline`` with :attr:`changes` applied."""
+        return replace(baseline, **dict(self.changes))
+
+    def key(self, baseline: SimCSEConfig) -> str:
+        """A short stable id of the row's configuration (not of the schedule), used as the run's directory name."""
+        config = self.config(baseline)
+        settings: dict[str, Any] = {name: getattr(config, name) for name in _LEGACY_KEY_FIELDS}
+        settings["mlp_only_train"] = config.resolved_mlp_only_train
+        augmentation = config.augmentation
+        settings["augmentation"] = [augmentation, config.augmentation_ratio] if augmentation else None
+        if config.fast_dropout:
+            settings["dropout_kernel"] = "fast"  # added later: runs recorded before it keep their key
+        skipped = {
+            *_LEGACY_KEY_FIELDS,
+            *SCHEDULE_FIELDS,
+            "mlp_only_train",
+            "augmentation",
+            "augmentation_ratio",
+            "fill_model",
+        }
+        for item in fields(SimCSEConfig):
+            value = getattr(config, item.name)
+            if (
+                item.name not in skipped
+                and item.name != "fast_dropout"
+                and value != getattr(_LEGACY_BASELINE, item.name)
+            ):
+                settings[item.name] = value  # any other field that differs: a different run
+        digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+        return f"{config.init}-{config.pooling}-b{config.batch_size}-{digest}"

@@ -15,15 +15,17 @@ from scipy.stats import spearmanr
 
 from simcse_st.ablation.ablation_run import AblationRun
 from simcse_st.ablation.studies import STUDIES
+from simcse_st.training.presets import ABLATION_BASELINE
+from simcse_st.training.simcse_config import SimCSEConfig
 
 logger = logging.getLogger(__name__)
 
 # The paper's Figure 2: ℓ_align/ℓ_uniform every few steps for these constructions (by settings, from any study).
 FIGURE2_RUNS = (
-    AblationRun("Unsup. SimCSE"),
-    AblationRun("Fixed 0.1", same_dropout_mask=True),
-    AblationRun("No dropout", dropout=0.0),
-    AblationRun("Delete one word", augmentation=("delete_one_word", None)),
+    AblationRun.of("Unsup. SimCSE"),
+    AblationRun.of("Fixed 0.1", same_dropout_mask=True),
+    AblationRun.of("No dropout", dropout=0.0),
+    AblationRun.of("Delete one word", augmentation="delete_one_word"),
 )
 
 
@@ -40,11 +42,11 @@ def _change(first: list[dict[str, float]], last: list[dict[str, float]], key: st
     return f"{_mean_sd(before, 3)} → {_mean_sd(after, 3)}"
 
 
-def _done(records: Sequence[dict[str, Any]], run: AblationRun) -> list[dict[str, Any]]:
-    return [r for r in records if r["key"] == run.key and "skipped" not in r]
+def _done(records: Sequence[dict[str, Any]], run: AblationRun, baseline: SimCSEConfig) -> list[dict[str, Any]]:
+    return [r for r in records if r["key"] == run.key(baseline) and "skipped" not in r]
 
 
-def format_study(name: str, records: Sequence[dict[str, Any]]) -> str:
+def format_study(name: str, records: Sequence[dict[str, Any]], baseline: SimCSEConfig = ABLATION_BASELINE) -> str:
     """One study as a markdown table: STS-B dev ×100 before training, best over the evaluations and final (mean ± sd
     over seeds), ℓ_align and ℓ_uniform before and after training, the paper's number, seconds per run; then how the
     row order compares with the paper's (Spearman ρ over the rows both have)."""
@@ -58,8 +60,8 @@ def format_study(name: str, records: Sequence[dict[str, Any]]) -> str:
     ]
     ours, theirs = [], []
     for run in study.runs:
-        done = _done(records, run)
-        skipped = [r["skipped"] for r in records if r["key"] == run.key and "skipped" in r]
+        done = _done(records, run, baseline)
+        skipped = [r["skipped"] for r in records if r["key"] == run.key(baseline) and "skipped" in r]
         paper = study.paper.get(run.label)
         paper_text = f"{paper:.1f}" if paper is not None else "–"
         if not done:
@@ -86,12 +88,14 @@ def format_study(name: str, records: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _plot_dev_curves(runs: Sequence[AblationRun], records: Sequence[dict[str, Any]], path: Path, title: str) -> None:
+def _plot_dev_curves(
+    runs: Sequence[AblationRun], records: Sequence[dict[str, Any]], baseline: SimCSEConfig, path: Path, title: str
+) -> None:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for run in runs:
-        done = _done(records, run)
+        done = _done(records, run, baseline)
         if not done:
             continue
         points = done[0]["history"]
@@ -108,13 +112,13 @@ def _plot_dev_curves(runs: Sequence[AblationRun], records: Sequence[dict[str, An
 
 
 def _plot_align_uniform(
-    runs: Sequence[AblationRun], records: Sequence[dict[str, Any]], path: Path, title: str
+    runs: Sequence[AblationRun], records: Sequence[dict[str, Any]], baseline: SimCSEConfig, path: Path, title: str
 ) -> None:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(6, 5))
     for run in runs:
-        done = [r for r in _done(records, run) if "align_loss" in r["history"][0]]
+        done = [r for r in _done(records, run, baseline) if "align_loss" in r["history"][0]]
         if not done:
             continue
         points = done[0]["history"]  # the first seed's trajectory, as the paper plots one run
@@ -139,10 +143,15 @@ def _plot_align_uniform(
     plt.close(figure)
 
 
-def write_report(records: Sequence[dict[str, Any]], studies: Sequence[str], output_dir: Path) -> list[Path]:
+def write_report(
+    records: Sequence[dict[str, Any]],
+    studies: Sequence[str],
+    output_dir: Path,
+    baseline: SimCSEConfig = ABLATION_BASELINE,
+) -> list[Path]:
     """Write ``ablations.md`` and, with matplotlib, ``<study>_stsb_dev.png``, ``<study>_align_uniform.png`` and
     ``figure2_align_uniform.png`` into ``output_dir``; returns the files written."""
-    text = "\n\n".join(format_study(name, records) for name in studies)
+    text = "\n\n".join(format_study(name, records, baseline) for name in studies)
     written = [output_dir / "ablations.md"]
     written[0].write_text(f"# Ablations (STS-B dev Spearman ×100)\n\n{text}\n")
     try:
@@ -154,12 +163,12 @@ def write_report(records: Sequence[dict[str, Any]], studies: Sequence[str], outp
         return written
     for name in studies:
         study = STUDIES[name]
-        if any(_done(records, run) for run in study.runs):
+        if any(_done(records, run, baseline) for run in study.runs):
             written.append(output_dir / f"{name}_stsb_dev.png")
-            _plot_dev_curves(study.runs, records, written[-1], study.title)
+            _plot_dev_curves(study.runs, records, baseline, written[-1], study.title)
             written.append(output_dir / f"{name}_align_uniform.png")
-            _plot_align_uniform(study.runs, records, written[-1], study.title)
-    if sum(bool(_done(records, run)) for run in FIGURE2_RUNS) >= 2:
+            _plot_align_uniform(study.runs, records, baseline, written[-1], study.title)
+    if sum(bool(_done(records, run, baseline)) for run in FIGURE2_RUNS) >= 2:
         written.append(output_dir / "figure2_align_uniform.png")
-        _plot_align_uniform(FIGURE2_RUNS, records, written[-1], "Figure 2: ℓ_align vs ℓ_uniform")
+        _plot_align_uniform(FIGURE2_RUNS, records, baseline, written[-1], "Figure 2: ℓ_align vs ℓ_uniform")
     return written

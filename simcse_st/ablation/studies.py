@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from simcse_st.ablation.ablation_run import AblationRun
 
-BASELINE = AblationRun("unsup. SimCSE")
+_row = AblationRun.of
+BASELINE = _row("unsup. SimCSE")
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def _batch_runs(base_lr: float = 3e-5) -> tuple[AblationRun, ...]:
     runs = []
     for batch in (32, 64, 128, 256):
         lr = float(f"{base_lr * math.sqrt(batch / 64):.2g}")
-        runs.append(AblationRun(f"batch {batch}, lr {lr:.2g}", batch_size=batch, learning_rate=lr))
+        runs.append(_row(f"batch {batch}, lr {lr:.2g}", batch_size=batch, learning_rate=lr))
     return tuple(runs)
 
 
@@ -39,17 +40,17 @@ STUDIES: dict[str, Study] = {
         "table1",
         "Table 1: positive constructions (all with dropout 0.1 unless noted)",
         (
-            AblationRun("None (unsup. SimCSE)"),
-            AblationRun("Crop 10%", augmentation=("crop", 0.1)),
-            AblationRun("Crop 20%", augmentation=("crop", 0.2)),
-            AblationRun("Crop 30%", augmentation=("crop", 0.3)),
-            AblationRun("Word deletion 10%", augmentation=("word_deletion", 0.1)),
-            AblationRun("Word deletion 20%", augmentation=("word_deletion", 0.2)),
-            AblationRun("Word deletion 30%", augmentation=("word_deletion", 0.3)),
-            AblationRun("Delete one word", augmentation=("delete_one_word", None)),
-            AblationRun("Delete one word, w/o dropout", augmentation=("delete_one_word", None), dropout=0.0),
-            AblationRun("Synonym replacement", augmentation=("synonym_replacement", None)),
-            AblationRun("MLM 15%", augmentation=("mlm", 0.15)),
+            _row("None (unsup. SimCSE)"),
+            _row("Crop 10%", augmentation="crop", augmentation_ratio=0.1),
+            _row("Crop 20%", augmentation="crop", augmentation_ratio=0.2),
+            _row("Crop 30%", augmentation="crop", augmentation_ratio=0.3),
+            _row("Word deletion 10%", augmentation="word_deletion", augmentation_ratio=0.1),
+            _row("Word deletion 20%", augmentation="word_deletion", augmentation_ratio=0.2),
+            _row("Word deletion 30%", augmentation="word_deletion", augmentation_ratio=0.3),
+            _row("Delete one word", augmentation="delete_one_word"),
+            _row("Delete one word, w/o dropout", augmentation="delete_one_word", dropout=0.0),
+            _row("Synonym replacement", augmentation="synonym_replacement"),
+            _row("MLM 15%", augmentation="mlm", augmentation_ratio=0.15),
         ),
         {
             "None (unsup. SimCSE)": 82.5,
@@ -69,8 +70,8 @@ STUDIES: dict[str, Study] = {
         "table3",
         "Table 3: dropout rate p",
         (
-            *(AblationRun(f"p = {p}", dropout=p) for p in (0.0, 0.01, 0.05, 0.1, 0.15, 0.2, 0.5)),
-            AblationRun("Fixed 0.1 (same mask)", same_dropout_mask=True),
+            *(_row(f"p = {p}", dropout=p) for p in (0.0, 0.01, 0.05, 0.1, 0.15, 0.2, 0.5)),
+            _row("Fixed 0.1 (same mask)", same_dropout_mask=True),
         ),
         {
             "p = 0.0": 71.1,
@@ -87,31 +88,27 @@ STUDIES: dict[str, Study] = {
         "table6",
         "Table 6: poolers",
         (
-            AblationRun("[CLS] w/ MLP", mlp_only_train=False),
-            AblationRun("[CLS] w/ MLP (train)"),
-            AblationRun("[CLS] w/o MLP", pooling="cls_before_pooler"),
-            AblationRun("First-last avg.", pooling="avg_first_last"),
-            AblationRun("Avg.", pooling="avg"),
-            AblationRun("Top-2 avg.", pooling="avg_top2"),
+            _row("[CLS] w/ MLP", mlp_only_train=False),
+            _row("[CLS] w/ MLP (train)"),
+            _row("[CLS] w/o MLP", pooling="cls_before_pooler"),
+            _row("First-last avg.", pooling="avg_first_last"),
+            _row("Avg.", pooling="avg"),
+            _row("Top-2 avg.", pooling="avg_top2"),
         ),
         {"[CLS] w/ MLP": 81.7, "[CLS] w/ MLP (train)": 82.5, "[CLS] w/o MLP": 80.9, "First-last avg.": 81.2},
     ),
     "batch": Study("batch", "Batch size (equal number of sentences; lr ∝ √batch)", _batch_runs()),
-    "mlm": Study("mlm", "MLM auxiliary objective", (BASELINE, AblationRun("w/ MLM (λ = 0.1)", mlm_weight=0.1))),
-    "init": Study("init", "Initialisation", (AblationRun("pretrained"), AblationRun("random init", init="random"))),
-    "precision": Study("precision", "Precision", (AblationRun("fp32", bf16=False), AblationRun("bf16 (auto)"))),
-    "batching": Study(
-        "batching", "Batching", (AblationRun("random batches"), AblationRun("length-grouped", batching="length"))
-    ),
+    "mlm": Study("mlm", "MLM auxiliary objective", (BASELINE, _row("w/ MLM (λ = 0.1)", mlm_weight=0.1))),
+    "init": Study("init", "Initialisation", (_row("pretrained"), _row("random init", init="random"))),
+    "precision": Study("precision", "Precision", (_row("fp32", bf16=False), _row("bf16 (auto)"))),
+    "batching": Study("batching", "Batching", (_row("random batches"), _row("length-grouped", batching="length"))),
     "dropout_kernel": Study(
         "dropout_kernel",
         "Dropout kernel",
         (
-            AblationRun("native dropout"),
-            AblationRun("fast dropout (16-bit masks)", dropout_kernel="fast"),
-            AblationRun(
-                "fast dropout + length-grouped (train_simcse's defaults)", batching="length", dropout_kernel="fast"
-            ),
+            _row("native dropout"),
+            _row("fast dropout (16-bit masks)", fast_dropout=True),
+            _row("fast dropout + length-grouped (train_simcse's defaults)", batching="length", fast_dropout=True),
         ),
     ),
 }

@@ -19,9 +19,10 @@ from typing import IO, Any, Literal
 import pyarrow as pa
 from datasets import Dataset
 
+from simcse_st.data.names import DecodeErrors
+
 logger = logging.getLogger(__name__)
 
-DecodeErrors = Literal["strict", "skip", "replace"]
 CorpusFormat = Literal["txt", "csv", "tsv", "jsonl"]
 FORMATS: tuple[CorpusFormat, ...] = ("txt", "csv", "tsv", "jsonl")
 
@@ -74,8 +75,7 @@ def iter_lines(
                 else:
                     raise ValueError(
                         f"{path}: line {number} is not valid UTF-8 ({error.reason} at byte {error.start}). "
-                        "Pass errors='skip' to drop such lines or errors='replace' to keep them with U+FFFD "
-                        "(CLI: --decode-errors skip|replace)."
+                        "Pass errors='skip' to drop such lines or errors='replace' to keep them with U+FFFD."
                     ) from None
             yield line if keep_ends else line.rstrip("\r\n")
 
@@ -111,7 +111,7 @@ def column_index(path: Path, header: list[str], column: str | None) -> int:
         for default in ("text", "sentence", "sent0"):
             if default in header:
                 return header.index(default)
-        raise ValueError(f"{path}: several columns {header}; choose one with column=... (CLI: --column).")
+        raise ValueError(f"{path}: several columns {header}; choose one with column=NAME.")
     if column not in header:
         raise ValueError(f"{path}: no column {column!r}; the header has {header}.")
     return header.index(column)
@@ -129,7 +129,7 @@ def _iter_jsonl(path: Path, lines: Iterator[str], column: str | None, counts: Co
         if not isinstance(record, dict) or key not in record:
             if number == 1:
                 found = list(record) if isinstance(record, dict) else type(record).__name__
-                raise ValueError(f"{path}: line 1 has no key {key!r} (found {found}); choose one with column=...")
+                raise ValueError(f"{path}: line 1 has no key {key!r} (found {found}); choose one with column=NAME.")
             counts["missing column"] += 1
             continue
         value = record[key]

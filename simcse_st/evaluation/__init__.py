@@ -1,8 +1,9 @@
-"""Evaluators: STS as SentEval/SimCSE report it, alignment and uniformity."""
+"""Evaluation: STS as SentEval/SimCSE report it, SentEval transfer, alignment and uniformity, ``evaluate_model``."""
 
 from __future__ import annotations
 
 from simcse_st.evaluation.alignment_uniformity import alignment_loss, uniformity_loss
+from simcse_st.evaluation.evaluate import evaluate_model, resolve_evaluation_tasks
 from simcse_st.evaluation.sts_data import (
     SENTEVAL_SUBSETS,
     STS_TASKS,
@@ -12,10 +13,11 @@ from simcse_st.evaluation.sts_data import (
     load_sts_tasks,
     read_sts_task,
 )
-from simcse_st.evaluation.sts_evaluator import STSEvaluator, format_sts_table
+from simcse_st.evaluation.sts_evaluator import DEV_EVALUATOR_NAME, STSEvaluator, format_sts_table, sts_dev_evaluator
 from simcse_st.evaluation.transfer_evaluator import TransferEvaluator, format_transfer_table
 
 __all__ = [
+    "DEV_EVALUATOR_NAME",
     "SENTEVAL_SUBSETS",
     "STS_TASKS",
     "STSEvaluator",
@@ -23,10 +25,13 @@ __all__ = [
     "STSTask",
     "TransferEvaluator",
     "alignment_loss",
+    "evaluate_model",
     "format_sts_table",
     "format_transfer_table",
     "load_sts_task_from_hub",
     "load_sts_tasks",
     "read_sts_task",
+    "resolve_evaluation_tasks",
+    "sts_dev_evaluator",
     "uniformity_loss",
 ]

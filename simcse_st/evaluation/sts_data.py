@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, get_args
 
-from simcse_st.data_dir import DATA_ENV_VAR, require_file, resolve_data_dir
+from simcse_st.data.data_dir import DATA_ENV_VAR, require_file, resolve_data_dir
 
 logger = logging.getLogger(__name__)
 

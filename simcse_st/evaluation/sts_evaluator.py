@@ -15,7 +15,7 @@ from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 from sentence_transformers.util import pairwise_cos_sim
 from torch import Tensor
 
-from simcse_st.data_dir import resolve_data_dir
+from simcse_st.data.data_dir import resolve_data_dir
 from simcse_st.evaluation.alignment_uniformity import alignment_loss, uniformity_loss
 from simcse_st.evaluation.sts_data import (
     STS_YEAR_TASKS,
@@ -311,3 +311,23 @@ def format_sts_table(metrics: Mapping[str, float], name: str | None = None) -> s
     if table is None:
         raise ValueError("No STS metrics found: expected keys ending in 'sts12_spearman', ..., 'avg_spearman'.")
     return table
+
+
+DEV_EVALUATOR_NAME = "sts-dev"
+
+
+def sts_dev_evaluator(
+    data_dir: str | os.PathLike[str] | None = None, batch_size: int = 128, **kwargs: Any
+) -> STSEvaluator:
+    """The paper's checkpoint selection: STS-B dev Spearman (SICK-R trial left out: the paper does not select on it),
+    with ℓ_align and ℓ_uniform, named ``sts-dev`` (the Trainer logs ``eval_sts-dev_stsb_spearman``). The one
+    factory that ``train_simcse``'s callers (the CLI, the quickstart, the ablation runner) use.
+
+    Args:
+        data_dir: The data directory (``STSB/sts-dev.csv``); ``None``: ``$SIMCSE_ST_DATA``, else the hub.
+        batch_size: Encoding batch size.
+        kwargs: Further :class:`STSEvaluator` arguments (e.g. ``write_csv=False``).
+    """
+    return STSEvaluator(
+        data_dir=data_dir, mode="dev", tasks=["stsb"], batch_size=batch_size, name=DEV_EVALUATOR_NAME, **kwargs
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from simcse_st.data_dir import DATA_ENV_VAR, require_file, resolve_data_dir
+from simcse_st.data.data_dir import DATA_ENV_VAR, require_file, resolve_data_dir
 
 TransferTask = Literal["MR", "CR", "SUBJ", "MPQA", "SST2", "TREC", "MRPC"]
 TRANSFER_TASKS: tuple[TransferTask, ...] = ("MR", "CR", "SUBJ", "MPQA", "SST2", "TREC", "MRPC")  # SimCSE's order

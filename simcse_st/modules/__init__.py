@@ -1,18 +1,37 @@
-"""SimCSE's poolers, the train-only MLP head, dropout control (incl. fast CPU dropout) and the model builder."""
+"""Modules: SimCSE's poolers, the train-only MLP head, dropout control (incl. fast CPU dropout), the model builder."""
 
 from __future__ import annotations
 
-from simcse_st.modules.build import build_simcse_model, builtin_pooling_modules
-from simcse_st.modules.dropout import TABLE3_DROPOUT_RATES, set_dropout
-from simcse_st.modules.fast_dropout import FastDropout, fast_dropout_mask
-from simcse_st.modules.fast_dropout_attention import enable_fast_dropout, fast_dropout_attention_forward
-from simcse_st.modules.simcse_pooling import POOLERS, PoolerName, SimCSEPooling, make_mlp_head
+from typing import TYPE_CHECKING
+
+from simcse_st import _lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    "HIDDEN_STATE_POOLERS": "simcse_st.modules.names",
+    "POOLERS": "simcse_st.modules.names",
+    "POOLINGS": "simcse_st.modules.names",
+    "TABLE3_DROPOUT_RATES": "simcse_st.modules.dropout",
+    "FastDropout": "simcse_st.modules.fast_dropout",
+    "PoolerName": "simcse_st.modules.names",
+    "PoolingName": "simcse_st.modules.names",
+    "SimCSEPooling": "simcse_st.modules.simcse_pooling",
+    "build_simcse_model": "simcse_st.modules.build",
+    "builtin_pooling_modules": "simcse_st.modules.build",
+    "enable_fast_dropout": "simcse_st.modules.fast_dropout_attention",
+    "fast_dropout_attention_forward": "simcse_st.modules.fast_dropout_attention",
+    "fast_dropout_mask": "simcse_st.modules.fast_dropout",
+    "make_mlp_head": "simcse_st.modules.simcse_pooling",
+    "set_dropout": "simcse_st.modules.dropout",
+}
 
 __all__ = [
+    "HIDDEN_STATE_POOLERS",
     "POOLERS",
+    "POOLINGS",
     "TABLE3_DROPOUT_RATES",
     "FastDropout",
     "PoolerName",
+    "PoolingName",
     "SimCSEPooling",
     "build_simcse_model",
     "builtin_pooling_modules",
@@ -22,3 +41,13 @@ __all__ = [
     "make_mlp_head",
     "set_dropout",
 ]
+
+if TYPE_CHECKING:
+    from simcse_st.modules.build import build_simcse_model, builtin_pooling_modules
+    from simcse_st.modules.dropout import TABLE3_DROPOUT_RATES, set_dropout
+    from simcse_st.modules.fast_dropout import FastDropout, fast_dropout_mask
+    from simcse_st.modules.fast_dropout_attention import enable_fast_dropout, fast_dropout_attention_forward
+    from simcse_st.modules.names import HIDDEN_STATE_POOLERS, POOLERS, POOLINGS, PoolerName, PoolingName
+    from simcse_st.modules.simcse_pooling import SimCSEPooling, make_mlp_head
+
+__getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)

@@ -8,9 +8,10 @@ from sentence_transformers.base.modules.module import Module
 from sentence_transformers.sentence_transformer.modules import Dense, Pooling, Transformer, WeightedLayerPooling
 from torch import nn
 
-from simcse_st.model_loading import load_model
+from simcse_st.inference.model_loading import load_model
 from simcse_st.modules.dropout import set_dropout
-from simcse_st.modules.simcse_pooling import HIDDEN_STATE_POOLERS, POOLERS, PoolerName, SimCSEPooling, make_mlp_head
+from simcse_st.modules.names import HIDDEN_STATE_POOLERS, POOLERS, PoolerName
+from simcse_st.modules.simcse_pooling import SimCSEPooling, make_mlp_head
 
 
 def builtin_pooling_modules(
@@ -124,4 +125,15 @@ def build_simcse_model(
     model = SentenceTransformer(modules=[transformer, *pooling], device=device)
     if dropout is not None:
         set_dropout(model, dropout)
+    return model
+
+
+def reinitialize_encoder(model: SentenceTransformer, seed: int) -> SentenceTransformer:
+    """Replace the encoder's weights with a fresh initialisation of the same architecture (the model's own init
+    scheme, drawn after ``torch.manual_seed(seed)``); the tokenizer and the pooling stay. For the ``init="random"``
+    ablation."""
+    encoder = model[0].auto_model
+    torch.manual_seed(seed)
+    fresh = type(encoder)(encoder.config)
+    encoder.load_state_dict(fresh.state_dict())
     return model

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any
 
 import torch
 from sentence_transformers.base.modules.module import Module
 from torch import Tensor, nn
 
+from simcse_st.modules.names import HIDDEN_STATE_POOLERS, POOLERS, PoolerName
+
 try:
     from typing import Self
 except ImportError:  # Python < 3.11
     from typing_extensions import Self
-
-PoolerName = Literal["cls", "cls_before_pooler", "avg", "avg_top2", "avg_first_last"]
-POOLERS: tuple[str, ...] = get_args(PoolerName)
-HIDDEN_STATE_POOLERS: tuple[str, ...] = ("avg_top2", "avg_first_last")
 
 
 def make_mlp_head(dimension: int, initializer_range: float = 0.02) -> nn.Sequential:

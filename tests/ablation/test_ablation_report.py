@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simcse_st.ablation import STUDIES, format_study, write_report
+from simcse_st.ablation import ABLATION_BASELINE, STUDIES, format_study, write_report
 
 
 def _record(run, seed: int, scores: list[float], align: float = 0.2, uniform: float = -2.0) -> dict:
@@ -13,9 +13,9 @@ def _record(run, seed: int, scores: list[float], align: float = 0.2, uniform: fl
         for i, s in enumerate(scores)
     ]
     return {
-        "key": run.key,
+        "key": run.key(ABLATION_BASELINE),
         "seed": seed,
-        "settings": run.settings(),
+        "config": run.config(ABLATION_BASELINE).to_dict(),
         "steps": len(scores) - 1,
         "history": history,
         "best_stsb": max(scores[1:]),
@@ -53,7 +53,7 @@ def test_write_report_writes_the_markdown_and_skipped_reasons(tmp_path: Path) ->
     runs = STUDIES["table1"].runs
     records = [
         _record(runs[0], 1, [60.0, 70.0]),
-        {"key": runs[9].key, "seed": 1, "settings": runs[9].settings(), "skipped": "no WordNet here"},
+        {"key": runs[9].key(ABLATION_BASELINE), "seed": 1, "skipped": "no WordNet here"},
     ]
     written = write_report(records, ["table1"], tmp_path)
     text = (tmp_path / "ablations.md").read_text()

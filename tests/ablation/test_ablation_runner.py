@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,10 @@ import torch
 from conftest import build_tiny_bert
 
 import simcse_st.ablation.runner as runner
-import simcse_st.augmentation as augmentation
-from simcse_st.ablation import STUDIES, run_ablation
-from simcse_st.ablation.runner import _randomly_initialised
-from simcse_st.training import build_model
+import simcse_st.data.augmentation as augmentation
+from simcse_st.ablation import ABLATION_BASELINE, STUDIES, run_ablation
+from simcse_st.modules.build import reinitialize_encoder
+from simcse_st.training import SimCSEConfig, build_model
 
 STSB_DEV = [
     "main-captions\tMSRvid\t2012test\t0001\t5.000\tA man is playing a flute.\tA man plays a flute.",
@@ -38,16 +39,21 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"root": root, "data": root / "data", "corpus": root / "corpus.txt", "bert": build_tiny_bert(root / "bert")}
 
 
-def _run(setup: dict[str, Path], output: Path, studies: list[str], **kwargs) -> list[dict]:
-    options = {"seeds": [1], "max_steps": 2, "eval_steps": 1, "show_progress_bar": False} | kwargs
-    return run_ablation(setup["corpus"], output, str(setup["bert"]), studies, data_dir=setup["data"], **options)
+def _run(
+    setup: dict[str, Path], output: Path, studies: list[str], max_steps: int = 2, eval_steps: int = 1, **kwargs
+) -> list[dict]:
+    options = {"seeds": [1], "show_progress_bar": False} | kwargs
+    baseline = replace(ABLATION_BASELINE, max_steps=max_steps, eval_steps=eval_steps)
+    return run_ablation(
+        setup["corpus"], output, str(setup["bert"]), studies, baseline=baseline, data_dir=setup["data"], **options
+    )
 
 
 def test_table3_records_curves_and_resumes(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     output = setup["root"] / "table3"
     records = _run(setup, output, ["table3"])
-    assert [r["settings"]["dropout"] for r in records] == [0.0, 0.01, 0.05, 0.1, 0.15, 0.2, 0.5, 0.1]
-    assert records[-1]["settings"]["same_dropout_mask"] is True
+    assert [r["config"]["dropout"] for r in records] == [0.0, 0.01, 0.05, 0.1, 0.15, 0.2, 0.5, 0.1]
+    assert records[-1]["config"]["same_dropout_mask"] is True
     starts = {json.dumps(r["history"][0], sort_keys=True) for r in records}
     assert len(starts) == 1  # every row starts from the same untrained model (step 0 of the curves)
     for record in records:
@@ -76,8 +82,8 @@ def test_table3_records_curves_and_resumes(setup: dict[str, Path], monkeypatch: 
 
 def test_batch_study_trains_on_the_same_number_of_sentences(setup: dict[str, Path]) -> None:
     records = _run(setup, setup["root"] / "batch", ["batch"], max_steps=4, eval_steps=2)
-    assert [(r["settings"]["batch_size"], r["steps"]) for r in records] == [(32, 8), (64, 4), (128, 2), (256, 1)]
-    assert [r["settings"]["learning_rate"] for r in records] == [2.1e-5, 3e-5, 4.2e-5, 6e-5]
+    assert [(r["config"]["batch_size"], r["steps"]) for r in records] == [(32, 8), (64, 4), (128, 2), (256, 1)]
+    assert [r["config"]["learning_rate"] for r in records] == [2.1e-5, 3e-5, 4.2e-5, 6e-5]
     assert {r["history"][-1]["sentences"] for r in records} == {256}
 
 
@@ -100,10 +106,11 @@ def test_table1_trains_augmented_pairs_and_skips_what_cannot_run_here(
 
 
 def test_random_init_keeps_the_architecture_and_changes_every_encoder_weight(setup: dict[str, Path]) -> None:
-    pretrained = build_model(str(setup["bert"]), "avg")
+    config = SimCSEConfig(pooling="avg")
+    pretrained = build_model(str(setup["bert"]), config)
     before = {k: v.clone() for k, v in pretrained[0].auto_model.state_dict().items()}
-    first = _randomly_initialised(build_model(str(setup["bert"]), "avg"), seed=3)[0].auto_model.state_dict()
-    second = _randomly_initialised(build_model(str(setup["bert"]), "avg"), seed=3)[0].auto_model.state_dict()
+    first = reinitialize_encoder(build_model(str(setup["bert"]), config), seed=3)[0].auto_model.state_dict()
+    second = build_model(str(setup["bert"]), replace(config, init="random", seed=3))[0].auto_model.state_dict()
     assert first.keys() == before.keys()
     changed = [k for k in before if before[k].dtype.is_floating_point and not torch.equal(before[k], first[k])]
     assert "embeddings.word_embeddings.weight" in changed and "encoder.layer.0.attention.self.query.weight" in changed
@@ -117,6 +124,6 @@ def test_bad_arguments_are_errors(setup: dict[str, Path]) -> None:
     with pytest.raises(ValueError, match="seed"):
         _run(setup, setup["root"] / "bad", ["table3"], seeds=[])
     with pytest.raises(ValueError, match="max_steps"):
-        _run(setup, setup["root"] / "bad", ["table3"], max_steps=0)
+        _run(setup, setup["root"] / "bad", ["table3"], max_steps=None)
     with pytest.raises(FileNotFoundError):
         run_ablation(setup["root"] / "missing.txt", setup["root"] / "bad", str(setup["bert"]), ["table3"])

@@ -13,7 +13,7 @@ from sentence_transformers import SentenceTransformer
 from typer.testing import CliRunner
 
 from simcse_st.cli.app import app
-from simcse_st.training import build_model
+from simcse_st.modules import build_simcse_model
 
 RUNNER = CliRunner()
 
@@ -41,7 +41,7 @@ def assert_clean_error(result: Result, *fragments: str, exit_code: int = 1) -> s
 
 def save_tiny_encoder(bert_dir: Path, target: Path) -> Path:
     """The tiny BERT with mean pooling, saved as a sentence-transformers folder (what ``train`` writes)."""
-    build_model(str(bert_dir), pooling="mean", max_seq_length=32, device="cpu").save(str(target))
+    build_simcse_model(str(bert_dir), "avg", max_seq_length=32, device="cpu").save(str(target))
     return target
 
 

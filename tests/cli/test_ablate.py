@@ -24,7 +24,7 @@ def test_ablate_runs_a_study_and_writes_the_tables(corpus: Path, tiny_bert_dir: 
     assert_ok(result)
     assert "4 runs done, 0 skipped" in result.output
     records = [json.loads(path.read_text()) for path in sorted((output / "runs").glob("*/record.json"))]
-    settings = sorted((str(r["settings"]["bf16"]), r["seed"]) for r in records)
+    settings = sorted((str(r["config"]["bf16"]), r["seed"]) for r in records)
     assert settings == [("False", 1), ("False", 2), ("None", 1), ("None", 2)]  # fp32, and bf16 where supported
     assert "| fp32 |" in (output / "ablations.md").read_text()
 
@@ -32,6 +32,6 @@ def test_ablate_runs_a_study_and_writes_the_tables(corpus: Path, tiny_bert_dir: 
 def test_ablate_user_errors(corpus: Path, tiny_bert_dir: Path, tmp_path: Path) -> None:
     base = ("ablate", corpus, "--model", tiny_bert_dir, "--data", write_sts_dir(tmp_path / "d"), "-q")
     assert_clean_error(invoke(*base, "--studies", "table9"), "unknown studies", "table1")
-    assert_clean_error(invoke(*base, "--seeds", "one"), "--seeds must be comma-separated integers")
-    assert_clean_error(invoke(*base, "--max-steps", "0"), "max_steps")
+    assert_clean_error(invoke(*base, "--seeds", "one"), "--seeds one is invalid: give comma-separated integers")
+    assert_clean_error(invoke(*base, "--max-steps", "0"), "--max-steps 0 is invalid")
     assert_clean_error(invoke("ablate", tmp_path / "none.txt", "--model", tiny_bert_dir, "-q"), "not found")

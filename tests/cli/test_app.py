@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import pytest
 from cli_helpers import assert_clean_error, assert_ok, invoke
 
 import simcse_st
-from simcse_st.cli import train as train_cli
 from simcse_st.cli.app import app
-from simcse_st.cli.common import cli_errors, one_line
-from simcse_st.training import DEFAULT_MODEL, POOLINGS
+from simcse_st.cli.common import cli_errors, one_line, with_flags
+from simcse_st.training import QUICKSTART, SimCSEConfig
 
 
 def _command_names() -> list[str]:
@@ -41,9 +40,20 @@ def test_root_help_lists_commands_and_version() -> None:
     assert version.output.strip() == f"simcse-st {simcse_st.__version__}"
 
 
-def test_cli_mirrors_the_library_defaults_and_choices() -> None:
-    assert train_cli.DEFAULT_MODEL == DEFAULT_MODEL
-    assert get_args(train_cli.Pooling) == POOLINGS
+def test_library_parameters_become_the_commands_flags() -> None:
+    import typer
+    import typer.main
+
+    command = typer.main.get_command(app).commands["train"]  # type: ignore[attr-defined]
+    ctx = typer.Context(command)
+    assert with_flags("pass overwrite=True to train into it, or resume=True.", ctx) == (
+        "pass --overwrite to train into it, or --resume."
+    )
+    assert with_flags("learning_rate=-1.0 is invalid: must be > 0.", ctx) == "--lr -1.0 is invalid: must be > 0."
+    assert with_flags("Pass errors='skip' to drop them.", ctx) == "Pass --decode-errors skip to drop them."
+    assert with_flags("fast_dropout=False, gather_across_devices=True", ctx) == "--native-dropout, --gather"
+    assert with_flags("choose one with column=NAME.", ctx) == "choose one with column=NAME."  # train has no --column
+    assert with_flags("a.b=1 and x == y", ctx) == "a.b=1 and x == y"
 
 
 @pytest.mark.parametrize(
@@ -75,22 +85,24 @@ def test_cli_errors_lets_bugs_through() -> None:
 
 def test_quickstart_passes_its_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr("simcse_st.quickstart.run_quickstart", lambda **kwargs: calls.append(kwargs) or {})
+    results = {"stsb_dev_before": 1.0, "stsb_dev_after": 2.0, "config": {"max_steps": 7}, "output_dir": "x"}
+    monkeypatch.setattr("simcse_st.training.run_quickstart", lambda **kwargs: calls.append(kwargs) or results)
     monkeypatch.setenv("SIMCSE_ST_DATA", str(tmp_path))
-    result = invoke("quickstart", "--output", tmp_path / "qs", "--steps", "7", "--no-bf16", "-q")
+    result = invoke("quickstart", "--output", tmp_path / "qs", "--max-steps", "7", "--no-bf16", "-q")
     assert_ok(result)
     assert calls == [
         {
             "data_dir": str(tmp_path),  # from $SIMCSE_ST_DATA
             "output_dir": tmp_path / "qs",
-            "steps": 7,
-            "batch_size": 64,
-            "eval_steps": 50,
-            "seed": 42,
-            "bf16": False,
+            "config": SimCSEConfig(max_steps=7, eval_steps=50, bf16=False),
             "show_progress_bar": False,
         }
     ]
+    assert "before 1.00 -> after 2.00 (7 steps, model in x)" in result.output
+    old = invoke("quickstart", "--output", tmp_path / "qs", "--steps", "5", "-q")  # the old spelling, hidden
+    assert_ok(old)
+    assert calls[-1]["config"] == QUICKSTART.__class__(max_steps=5, eval_steps=50) and "deprecated" in old.output
+    assert "--steps" not in invoke("quickstart", "--help").output.replace("--max-steps", "")
 
 
 def test_quickstart_without_data_is_a_clean_error(monkeypatch: pytest.MonkeyPatch) -> None:

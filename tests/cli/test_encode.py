@@ -13,7 +13,7 @@ import torch
 from cli_helpers import assert_clean_error, assert_ok, invoke, load, save_tiny_encoder
 from torch.testing import assert_close
 
-from simcse_st.encoding import encode_file, output_format
+from simcse_st.inference.encoding import encode_file, output_format
 
 # duplicates, punctuation, quotes, commas and non-ASCII: all must come back in order, nothing merged or dropped
 LINES = [

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import assert_clean_error, assert_ok, invoke, load, save_tiny_encoder, write_mr_dir, write_sts_dir
 
-from simcse_st.evaluate import evaluate_model, resolve_evaluation_tasks
 from simcse_st.evaluation import STSEvaluator
+from simcse_st.evaluation.evaluate import evaluate_model, resolve_evaluation_tasks
 
 STS_HEADERS = ("STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R", "Avg.")
 

@@ -9,7 +9,7 @@ import torch
 from cli_helpers import assert_clean_error, assert_ok, invoke, load, save_tiny_encoder
 from torch.testing import assert_close
 
-from simcse_st.similarity import format_similarity, pairwise_similarity
+from simcse_st.inference.similarity import format_similarity, pairwise_similarity
 
 SENTENCES = ["a man is playing a guitar.", "someone plays music.", "the stock market fell."]
 

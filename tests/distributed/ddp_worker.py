@@ -14,7 +14,7 @@ from sentence_transformers.base.training_args import BatchSamplers
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 
 from simcse_st import DropoutContrastiveLoss, UnlabeledSentenceLoader, load_sentences
-from simcse_st.training import train_simcse
+from simcse_st.training import SimCSEConfig, train_simcse
 
 
 class RecordingLoss(DropoutContrastiveLoss):
@@ -61,9 +61,8 @@ def main(bert_dir: str, corpus: str, out: str) -> None:
     model.fit(train_objectives=[(loader, loss)], epochs=1, warmup_steps=0, show_progress_bar=False)
     record["fit"] = loss.batches
 
-    results = train_simcse(
-        corpus, f"{out}/model", model=make_model(Path(bert_dir)), batch_size=4, max_steps=2, show_progress_bar=False
-    )
+    config = SimCSEConfig(batch_size=4, max_steps=2)
+    results = train_simcse(corpus, f"{out}/model", config, model=make_model(Path(bert_dir)), show_progress_bar=False)
     record["train_simcse_steps"] = [[str(results["global_step"])]]
     Path(f"{out}/rank{rank}.json").write_text(json.dumps(record))
 

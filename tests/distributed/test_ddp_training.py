@@ -76,5 +76,5 @@ def test_torchrun_runs_the_cli(tiny_bert_dir: Path, corpus_file: Path, tmp_path:
     assert done.returncode == 0, done.stderr[-4000:]
     assert done.stdout.count("Saved the model") == 1  # only the main process reports
     results = json.loads((out / "results.json").read_text())
-    assert results["world_size"] == 2 and results["settings"]["gather_across_devices"] is True
+    assert results["world_size"] == 2 and results["loss"]["gather_across_devices"] is True
     assert SentenceTransformer(str(out), device="cpu").encode(["a dog runs."]).shape == (1, 32)

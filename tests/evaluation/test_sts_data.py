@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from datasets import Dataset
 
-from simcse_st.data_dir import DATA_ENV_VAR
+from simcse_st.data.data_dir import DATA_ENV_VAR
 from simcse_st.evaluation.sts_data import (
     SENTEVAL_SUBSETS,
     STS_TASKS,

@@ -17,7 +17,7 @@ from test_sts_data import REAL_DATA, write_senteval_dir
 from torch import Tensor
 
 from simcse_st import DropoutContrastiveLoss, UnlabeledSentenceLoader
-from simcse_st.data_dir import DATA_ENV_VAR
+from simcse_st.data.data_dir import DATA_ENV_VAR
 from simcse_st.evaluation import STSEvaluator, alignment_loss, format_sts_table, uniformity_loss
 from simcse_st.evaluation.sts_data import STS_TASKS
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simcse_st.data_dir import DATA_ENV_VAR
+from simcse_st.data.data_dir import DATA_ENV_VAR
 from simcse_st.evaluation.transfer_data import (
     TRANSFER_TASKS,
     TREC_CLASSES,

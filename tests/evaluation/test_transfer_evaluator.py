@@ -14,7 +14,7 @@ from test_transfer_data import REAL_DATA, write_transfer_dir
 from torch.testing import assert_close
 
 from simcse_st import DropoutContrastiveLoss, UnlabeledSentenceLoader
-from simcse_st.data_dir import DATA_ENV_VAR
+from simcse_st.data.data_dir import DATA_ENV_VAR
 from simcse_st.evaluation.transfer_evaluator import (
     TransferEvaluator,
     binary_f1,

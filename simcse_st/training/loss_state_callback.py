@@ -48,7 +48,9 @@ class LossStateCallback(TrainerCallback):
                     f"{checkpoint} has no {LOSS_STATE_FILE}: the loss's own heads start freshly initialised."
                 )
             return False
-        missing, unexpected = loss.load_state_dict(torch.load(path, map_location="cpu"), strict=False)
+        missing, unexpected = loss.load_state_dict(
+            torch.load(path, map_location="cpu", weights_only=True), strict=False
+        )
         if unexpected or any(not key.startswith("model.") for key in missing):
             raise ValueError(f"{path} does not match the loss: missing {missing}, unexpected {unexpected}.")
         return True

@@ -17,7 +17,7 @@ from sentence_transformers import SentenceTransformer
 from tqdm.auto import tqdm
 
 from simcse_st.data.reading import DecodeErrors, column_index, corpus_format, iter_lines
-from simcse_st.model_loading import load_model
+from simcse_st.inference.model_loading import load_model
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def encode_file(
         input_path: ``.txt`` (one sentence per line), ``.csv``/``.tsv`` (with a header) or ``.jsonl``, optionally
             gzipped.
         output_path: The ``.npy``, ``.jsonl`` or ``.csv`` file to write.
-        model: A model folder or hub id (loaded with :func:`simcse_st.model_loading.load_model`) or a
+        model: A model folder or hub id (loaded with :func:`simcse_st.inference.model_loading.load_model`) or a
             ``SentenceTransformer``.
         column: The text column of a ``.csv``/``.tsv`` or the key of a ``.jsonl`` input. Defaults to the only column,
             else ``text``/``sentence``/``sent0``.
@@ -101,7 +101,7 @@ def encode_file(
     Example:
         ::
 
-            from simcse_st.encoding import encode_file
+            from simcse_st.inference.encoding import encode_file
 
             rows = encode_file("sentences.txt", "embeddings.npy", model="runs/simcse", normalize=True)
             embeddings = numpy.load("embeddings.npy", mmap_mode="r")  # shape (rows, dim)
@@ -121,7 +121,7 @@ def encode_file(
     if output_path.is_dir():
         raise IsADirectoryError(f"The output {str(output_path)!r} is a directory; name a .npy, .jsonl or .csv file.")
     if output_path.exists() and not overwrite:
-        raise FileExistsError(f"Output file {str(output_path)!r} exists; pass overwrite=True (CLI: --overwrite).")
+        raise FileExistsError(f"Output file {str(output_path)!r} exists; pass overwrite=True.")
     if output_path.exists() and output_path.resolve() == input_path.resolve():
         raise ValueError("The output file must not be the input file.")
 
@@ -196,7 +196,7 @@ def _iter_rows(
         if not text.strip() and blank_lines == "error":
             raise ValueError(
                 f"{path}: line {line} is blank. Every input row becomes one output row: remove blank rows, or pass "
-                "blank_lines='keep' (CLI: --blank-lines keep) to encode them as they are."
+                "blank_lines='keep' to encode them as they are."
             )
         yield text
 
@@ -218,7 +218,7 @@ def _jsonl_texts(path: Path, lines: Iterator[str], column: str | None, counts: C
             raise ValueError(f"{path}: line {line} is not valid JSON ({error.msg}).") from None
         if not isinstance(record, dict) or key not in record:
             found = sorted(record) if isinstance(record, dict) else type(record).__name__
-            raise ValueError(f"{path}: line {line} has no key {key!r} (found {found}); choose one with --column.")
+            raise ValueError(f"{path}: line {line} has no key {key!r} (found {found}); choose one with column=NAME.")
         value = record[key]
         if not isinstance(value, str):
             raise ValueError(f"{path}: line {line}: {key!r} is a {type(value).__name__}, not a string.")

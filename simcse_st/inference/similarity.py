@@ -9,7 +9,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.util import cos_sim
 
-from simcse_st.model_loading import load_model
+from simcse_st.inference.model_loading import load_model
 
 
 def pairwise_similarity(
@@ -18,7 +18,7 @@ def pairwise_similarity(
     """Cosine similarity of every pair of ``sentences``: a float32 CPU tensor of shape ``(n, n)``.
 
     Args:
-        model: A model folder or hub id (loaded with :func:`simcse_st.model_loading.load_model`) or a
+        model: A model folder or hub id (loaded with :func:`simcse_st.inference.model_loading.load_model`) or a
             ``SentenceTransformer``.
         sentences: At least one sentence.
         batch_size: Encoding batch size.
@@ -30,7 +30,7 @@ def pairwise_similarity(
     Example:
         ::
 
-            from simcse_st.similarity import pairwise_similarity
+            from simcse_st.inference.similarity import pairwise_similarity
 
             scores = pairwise_similarity("runs/simcse", ["A man plays a guitar.", "Someone plays music."])
             scores[0, 1]  # e.g. tensor(0.7321)

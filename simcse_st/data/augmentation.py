@@ -14,13 +14,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import torch
 from datasets import Dataset
 
-AugmentationMethod = Literal["crop", "word_deletion", "delete_one_word", "synonym_replacement", "mlm"]
-METHODS: tuple[str, ...] = get_args(AugmentationMethod)
+from simcse_st.data.names import AUGMENTATION_METHODS, AugmentationMethod
+
+METHODS: tuple[str, ...] = AUGMENTATION_METHODS
 WORDNET_ENV_VAR = "SIMCSE_WORDNET_DIR"
 
 # Table 1 of the paper (STS-B dev): row label -> (method, ratio, encoder dropout; None = the checkpoint's 0.1).
@@ -363,7 +364,7 @@ def augment_dataset(
         ::
 
             from simcse_st import DropoutContrastiveLoss, load_sentences
-            from simcse_st.augmentation import augment_dataset
+            from simcse_st.data.augmentation import augment_dataset
 
             pairs = augment_dataset(load_sentences("wiki1m.txt"), "crop", ratio=0.1)
             # train with DropoutContrastiveLoss(model) on `pairs` (columns sent0, sent1)

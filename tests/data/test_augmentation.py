@@ -10,7 +10,7 @@ import torch
 from datasets import Dataset
 from transformers import BertForMaskedLM, BertTokenizerFast
 
-from simcse_st.augmentation import (
+from simcse_st.data.augmentation import (
     TABLE1_ROWS,
     augment_dataset,
     crop,

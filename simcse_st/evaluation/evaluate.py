@@ -12,13 +12,13 @@ from typing import Any
 
 from sentence_transformers import SentenceTransformer
 
-from simcse_st.data_dir import resolve_data_dir
+from simcse_st.data.data_dir import resolve_data_dir
 from simcse_st.evaluation.sts_data import STS_TASKS, STSMode, STSTask
 from simcse_st.evaluation.sts_evaluator import STSEvaluator, format_sts_table
 from simcse_st.evaluation.transfer_data import TRANSFER_TASKS
 from simcse_st.evaluation.transfer_evaluator import TransferEvaluator, format_transfer_table
 from simcse_st.evaluation.transfer_validation import TransferMode
-from simcse_st.model_loading import load_model
+from simcse_st.inference.model_loading import load_model
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def evaluate_model(
     protocol as in SimCSE's Table 2; ``"fast"``: 5 folds).
 
     Args:
-        model: A model folder or hub id (loaded with :func:`simcse_st.model_loading.load_model`) or a
+        model: A model folder or hub id (loaded with :func:`simcse_st.inference.model_loading.load_model`) or a
             ``SentenceTransformer``.
         data_dir: A SentEval-style directory (``STS12/``..``STS16/``, ``STSB/``, ``SICK/``, and ``MR/``..``MRPC/`` for
             the transfer tasks). ``None``: ``$SIMCSE_ST_DATA``, else the STS sets come from the Hugging Face hub
@@ -111,7 +111,7 @@ def evaluate_model(
     Example:
         ::
 
-            from simcse_st.evaluate import evaluate_model
+            from simcse_st.evaluation.evaluate import evaluate_model
 
             results = evaluate_model("runs/simcse", data_dir="../shared/data", tasks=["sts"], mode="test")
             print(results["table"])

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 DATA_ENV_VAR = "SIMCSE_ST_DATA"
+# The Wikipedia sentences of the data directory (the head of SimCSE's wiki1m_for_simcse.txt).
+WIKI_CORPUS = Path("WIKI") / "wiki1m_for_simcse.head1280000B.txt"
 
 
 def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path | None:
@@ -24,6 +26,14 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path | N
             f"The data directory {str(path)!r} (from {source}) does not exist or is not a directory."
         )
     return path
+
+
+def require_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """:func:`resolve_data_dir`, but a missing directory (neither ``data_dir`` nor ``$SIMCSE_ST_DATA``) is an error."""
+    directory = resolve_data_dir(data_dir)
+    if directory is None:
+        raise ValueError(f"No data directory: pass data_dir=DIR or set ${DATA_ENV_VAR}.")
+    return directory
 
 
 def require_file(path: Path, what: str) -> Path:

@@ -1,0 +1,104 @@
+"""Command-line options generated from :class:`simcse_st.training.SimCSEConfig`: one option per field, its type,
+default and help read from the field, so that a setting is declared once (in the config) and every command that
+takes settings offers it the same way.
+
+The only CLI-specific facts are here: the spelling of a few flags (``--lr``, ``-b``, ``--gather/--no-gather``,
+``--fast-dropout/--native-dropout``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import fields, replace
+from typing import Annotated, Any, get_args, get_origin
+
+import typer
+
+from simcse_st.training.simcse_config import SimCSEConfig
+
+# Flag spellings that are not "--field-name" (booleans: "--field-name/--no-field-name").
+FLAGS: dict[str, tuple[str, ...]] = {
+    "learning_rate": ("--lr",),
+    "batch_size": ("--batch-size", "-b"),
+    "gather_across_devices": ("--gather/--no-gather",),
+    "fast_dropout": ("--fast-dropout/--native-dropout",),
+}
+HELP_PANEL = "Training settings (SimCSEConfig)"
+_GIVEN = ("COMMANDLINE", "ENVIRONMENT")  # click's ParameterSource names (typer may vendor its own click)
+
+
+def flag_declarations(name: str, annotation: Any) -> tuple[str, ...]:
+    """The option's declarations: from :data:`FLAGS`, else ``--name`` (``--name/--no-name`` for a boolean)."""
+    if name in FLAGS:
+        return FLAGS[name]
+    flag = "--" + name.replace("_", "-")
+    is_bool = annotation is bool or (
+        get_origin(annotation) in (typing.Union, types.UnionType) and bool in get_args(annotation)
+    )
+    return (f"{flag}/--no-{flag[2:]}",) if is_bool else (flag,)
+
+
+def config_parameters(defaults: SimCSEConfig, include: Iterable[str] | None = None) -> list[inspect.Parameter]:
+    """Keyword-only typer parameters for the config fields (all, or those in ``include``), defaulting to ``defaults``
+    (the plain config, a preset or the ablation baseline)."""
+    hints = typing.get_type_hints(SimCSEConfig, include_extras=True)
+    wanted = None if include is None else set(include)
+    parameters = []
+    for item in fields(SimCSEConfig):
+        if wanted is not None and item.name not in wanted:
+            continue
+        annotation = hints[item.name]
+        option = typer.Option(
+            *flag_declarations(item.name, annotation), help=item.metadata["help"], rich_help_panel=HELP_PANEL
+        )
+        parameters.append(
+            inspect.Parameter(
+                item.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=getattr(defaults, item.name),
+                annotation=Annotated[annotation, option],
+            )
+        )
+    return parameters
+
+
+def with_config_options(
+    defaults: SimCSEConfig, include: Iterable[str] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a typer command one option per config field: the command takes ``**settings`` and receives them there.
+
+    Example:
+        ::
+
+            @with_config_options(SimCSEConfig())
+            def train(ctx: typer.Context, corpus: Path, **settings: Any) -> None:
+                config = config_from_options(ctx, settings, SimCSEConfig())
+    """
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*own, *config_parameters(defaults, include)]
+        )
+        return command
+
+    return decorate
+
+
+def given_settings(ctx: typer.Context, settings: dict[str, Any]) -> dict[str, Any]:
+    """The config options the user gave on the command line (or through the environment), not their defaults."""
+    given = {}
+    for name, value in settings.items():
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name in _GIVEN:
+            given[name] = value
+    return given
+
+
+def config_from_options(ctx: typer.Context, settings: dict[str, Any], base: SimCSEConfig) -> SimCSEConfig:
+    """``base`` (a preset or a ``--config`` file) with the options given on the command line applied over it."""
+    return replace(base, **given_settings(ctx, settings))
