@@ -29,6 +29,15 @@ def test_batches_are_full_distinct_and_cover_each_row_at_most_once() -> None:
     assert len(flat) == len(set(flat))
 
 
+def test_without_drop_last_every_row_is_in_exactly_one_batch() -> None:
+    dataset = Dataset.from_dict({"text": _sentences(1000)})
+    sampler = LengthGroupedBatchSampler(dataset, batch_size=32, drop_last=False, group_size=4)
+    batches = list(sampler)
+    assert len(batches) == len(sampler) == 32  # 31 full batches and the leftover 8 rows
+    assert sorted(row for batch in batches for row in batch) == list(range(1000))
+    assert sorted(len(batch) for batch in batches)[0] == 1000 - 31 * 32
+
+
 def test_grouping_cuts_padding_against_random_batches() -> None:
     texts = _sentences(4096)
     dataset = Dataset.from_dict({"text": texts})

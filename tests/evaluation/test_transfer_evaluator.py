@@ -174,3 +174,28 @@ def test_all_minilm_cr_fast_mode() -> None:
     metrics = TransferEvaluator(REAL_DATA, tasks=["CR"], mode="fast")(model)
     print(format_transfer_table(metrics), f"\n{time.perf_counter() - start:.0f} s")
     assert 100 * metrics["cr_accuracy"] == pytest.approx(82.01, abs=0.01)  # measured; SentEval's replay agrees
+
+
+def test_mrpc_classifies_the_senteval_features_of_each_pair(
+    tiny_model: SentenceTransformer, transfer_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What reaches MRPC's classifier is [|u−v|, u·v] of (sentence 1, sentence 2) of each row, in row order."""
+    import simcse_st.evaluation.transfer_evaluator as module
+
+    seen = {}
+    original = module.kfold_accuracy
+
+    def recording(train, test, classes, config):
+        seen.update(train=train, test=test)
+        return original(train, test, classes, config)
+
+    monkeypatch.setattr(module, "kfold_accuracy", recording)
+    evaluator = TransferEvaluator(transfer_dir, tasks=["MRPC"], mode="fast")
+    evaluator(tiny_model)
+    for split in ("train", "test"):
+        first, second = evaluator.data["MRPC"][split].texts
+        u = torch.from_numpy(tiny_model.encode(list(first), convert_to_numpy=True))
+        v = torch.from_numpy(tiny_model.encode(list(second), convert_to_numpy=True))
+        features, labels = seen[split]
+        assert_close(features, torch.cat([(u - v).abs(), u * v], dim=1), rtol=1e-4, atol=1e-5)
+        assert labels.tolist() == list(evaluator.data["MRPC"][split].labels)

@@ -148,3 +148,17 @@ def test_trainer_logs_both_components(tiny_model: SentenceTransformer, tmp_path:
 def test_invalid_mlm_settings(tiny_model: SentenceTransformer, kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         DropoutContrastiveLoss(tiny_model, **kwargs)
+
+
+def test_mlm_weight_scales_the_mlm_term(tiny_model: SentenceTransformer) -> None:
+    """The MLM component is mlm_weight × the MLM cross-entropy: the same draws with two weights give a ratio of 5."""
+    tiny_model.train()
+    loss = DropoutContrastiveLoss(tiny_model, mlm_weight=0.1)
+    values = []
+    for weight in (0.1, 0.5):
+        loss.mlm_weight = weight
+        torch.manual_seed(11)  # the same dropout masks and MLM masks both times
+        values.append(loss([tiny_model.preprocess(TEXTS)]))
+    assert_close(values[1]["mlm"], 5 * values[0]["mlm"], rtol=1e-5, atol=1e-7)
+    assert_close(values[1]["contrastive"], values[0]["contrastive"])
+    assert values[0]["mlm"] > 0
