@@ -31,7 +31,9 @@ def ablate(
         list[str] | None,
         typer.Option("--studies", "-s", help=f"Repeat or comma-separate: {', '.join(STUDIES)}. Default: all."),
     ] = None,
-    seeds: Annotated[str, typer.Option(help="Comma-separated seeds; every row runs once per seed.")] = "42",
+    seeds: Annotated[
+        str | None, typer.Option(help="Comma-separated seeds; every row runs once per seed. Default: 42.")
+    ] = None,
     fill_model: Annotated[
         str | None, typer.Option(help="Masked LM for Table 1's 'MLM 15%' row (e.g. bert-base-uncased); else skipped.")
     ] = None,
@@ -51,7 +53,7 @@ def ablate(
     setup_logging(quiet)
     with cli_errors(ctx):
         try:
-            seed_list = [int(seed) for seed in seeds.split(",") if seed.strip()]
+            seed_list = [int(seed) for seed in seeds.split(",") if seed.strip()] if seeds is not None else None
         except ValueError:
             raise ValueError(f"seeds={seeds!r} is invalid: give comma-separated integers.") from None
         from simcse_st.ablation import run_ablation
@@ -61,7 +63,7 @@ def ablate(
             output,
             model,
             studies=_split(studies) or list(STUDIES),
-            seeds=seed_list,
+            **({"seeds": seed_list} if seed_list is not None else {}),  # not given: run_ablation's (42,)
             baseline=config_from_options(ctx, settings, ABLATION_BASELINE),
             data_dir=data,
             fill_model=fill_model,

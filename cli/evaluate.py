@@ -54,7 +54,7 @@ def evaluate(
         results = evaluate_model(
             model,
             data_dir=data,
-            tasks=tasks or ["sts"],
+            **({"tasks": tasks} if tasks else {}),  # not given: evaluate_model's default (sts)
             mode=mode,
             transfer_mode=transfer_mode,
             batch_size=batch_size,

@@ -18,7 +18,7 @@ from simcse_st.cli.reports import train_summary
 from simcse_st.training.presets import PRESETS
 from simcse_st.training.simcse_config import SimCSEConfig
 
-Preset = Literal["default", "paper", "quickstart"]
+Preset = Literal[tuple(PRESETS)]  # type: ignore[valid-type]  # default, paper, quickstart, ablation
 
 
 @with_config_options(SimCSEConfig())
@@ -55,12 +55,12 @@ def train(
         ),
     ] = None,
     preset: Annotated[
-        Preset,
+        Preset | None,
         typer.Option(
-            help="Named settings: default, paper (the paper's exact setting: random batches, fp32, "
-            "native dropout), quickstart. Options given here override it."
+            help="Named settings (simcse_st.training.PRESETS): default, paper (the paper's exact setting: random "
+            "batches, fp32, native dropout), quickstart, ablation. Options given here override it. [default: default]"
         ),
-    ] = "default",
+    ] = None,
     eval_data: Annotated[
         Path | None,
         typer.Option(
@@ -86,9 +86,9 @@ def train(
     """
     setup_logging(quiet)
     with cli_errors(ctx):
-        if config_file is not None and preset != "default":
+        if config_file is not None and preset is not None:
             raise ValueError("Give --config or --preset, not both.")
-        base = SimCSEConfig.from_json(config_file) if config_file is not None else PRESETS[preset]
+        base = SimCSEConfig.from_json(config_file) if config_file is not None else PRESETS[preset or "default"]
         config = config_from_options(ctx, settings, base)
         from simcse_st.evaluation import sts_dev_evaluator
         from simcse_st.training import is_main_process, train_simcse

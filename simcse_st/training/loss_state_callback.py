@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
+from simcse_st.training.distributed import is_main_process
+
 logger = logging.getLogger(__name__)
 
 LOSS_STATE_FILE = "simcse_loss_state.pt"
@@ -34,7 +36,7 @@ class LossStateCallback(TrainerCallback):
     ) -> TrainerControl:
         tensors = loss_only_state(self.loss)
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if tensors and state.is_world_process_zero and checkpoint.is_dir():
+        if tensors and is_main_process() and checkpoint.is_dir():
             torch.save(tensors, checkpoint / LOSS_STATE_FILE)
         return control
 

@@ -11,7 +11,7 @@ from simcse_st.evaluation.sts_evaluator import sts_dev_evaluator
 from simcse_st.inference.model_loading import offline_minilm_path
 from simcse_st.training.presets import QUICKSTART
 from simcse_st.training.simcse_config import SimCSEConfig
-from simcse_st.training.train import build_model, train_simcse
+from simcse_st.training.train import build_model, train_simcse, with_deprecated_settings
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,7 @@ def run_quickstart(
     output_dir: str | os.PathLike[str] = "runs/quickstart",
     config: SimCSEConfig = QUICKSTART,
     show_progress_bar: bool = True,
+    **settings: Any,
 ) -> dict[str, Any]:
     """Train all-MiniLM-L6-v2 with unsupervised SimCSE on the Wikipedia sentences of ``data_dir`` (the preset
     :data:`~simcse_st.training.presets.QUICKSTART`: 150 steps, [CLS] pooling with the MLP in training only,
@@ -30,11 +31,16 @@ def run_quickstart(
         data_dir: The data directory (``WIKI/`` and ``STSB/`` are used); ``None`` reads ``$SIMCSE_ST_DATA``.
         output_dir: Where the trained model and ``results.json`` go (overwritten).
         config: The settings (default: the quickstart preset).
+        settings: Deprecated: the old keywords (``steps=`` is ``max_steps``, ``batch_size=``, ``eval_steps=``,
+            ``seed=``, ``bf16=``), applied over ``config`` with a ``FutureWarning``.
 
     Returns:
         ``train_simcse``'s results plus ``stsb_dev_before`` and ``stsb_dev_after`` (×100, 2 decimals) and
         ``stsb_dev_before_raw`` / ``stsb_dev_after_raw`` (the Spearman as measured, in [-1, 1]).
     """
+    if "steps" in settings:
+        settings["max_steps"] = settings.pop("steps")
+    config = with_deprecated_settings(config, settings, "run_quickstart")
     data = require_data_dir(data_dir)
     corpus = require_file(data / WIKI_CORPUS, "the Wikipedia sentences")
     evaluator = sts_dev_evaluator(data)

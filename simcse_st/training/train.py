@@ -131,8 +131,9 @@ def training_arguments(
 def metric_key(evaluator: BaseEvaluator) -> str:
     """The Trainer's name for the evaluator's primary metric (``eval_`` + the name-prefixed metric)."""
     metric = evaluator.primary_metric
-    if evaluator.name and not metric.startswith(evaluator.name + "_"):
-        metric = f"{evaluator.name}_{metric}"
+    name = getattr(evaluator, "name", "")  # BaseEvaluator does not define it; its subclasses usually do
+    if name and not metric.startswith(name + "_"):
+        metric = f"{name}_{metric}"
     return f"eval_{metric}"
 
 
@@ -188,7 +189,7 @@ def train_simcse(
     Raises:
         TrainingInterrupted: Ctrl-C; the last checkpoint is kept (``error.checkpoint``) for ``resume=True``.
     """
-    config = _with_deprecated_settings(config, settings)
+    config = with_deprecated_settings(config, settings)
     output_dir = Path(output_dir)
     if not isinstance(corpus, Dataset) and not Path(corpus).is_file():
         raise FileNotFoundError(f"Training file not found: {str(corpus)!r}")
@@ -260,7 +261,10 @@ def train_simcse(
     return results
 
 
-def _with_deprecated_settings(config: SimCSEConfig | None, settings: dict[str, Any]) -> SimCSEConfig:
+def with_deprecated_settings(
+    config: SimCSEConfig | None, settings: dict[str, Any], caller: str = "train_simcse"
+) -> SimCSEConfig:
+    """``config`` (``None``: the defaults) with the old keyword settings applied, with a ``FutureWarning``."""
     if config is not None and not isinstance(config, SimCSEConfig):
         raise TypeError(
             f"config must be a SimCSEConfig, got {type(config).__name__}; pass the model as model=... "
@@ -269,7 +273,7 @@ def _with_deprecated_settings(config: SimCSEConfig | None, settings: dict[str, A
     config = config or SimCSEConfig()
     if settings:
         warnings.warn(
-            f"train_simcse({', '.join(f'{k}=...' for k in settings)}): pass the settings in the config instead, "
+            f"{caller}({', '.join(f'{k}=...' for k in settings)}): pass the settings in the config instead, "
             "e.g. config=SimCSEConfig(batch_size=32); the keywords will be removed in a later release.",
             FutureWarning,
             stacklevel=3,
@@ -291,7 +295,15 @@ def _prepare_model(model: str | SentenceTransformer | None, config: SimCSEConfig
     model.max_seq_length = config.max_seq_length
     if config.dropout is not None:
         set_dropout(model, config.dropout)  # how the Table 3 ablation sets p on its ready models
-    return model, getattr(model.model_card_data, "base_model", None) or "custom"
+    return model, model_source(model)
+
+
+def model_source(model: SentenceTransformer) -> str:
+    """Where a ready model's encoder came from (its hub id or folder, as ``results.json`` records it so that
+    ``--config results.json`` trains the same model again); ``"custom"`` when unknown."""
+    base = getattr(model.model_card_data, "base_model", None)
+    encoder = getattr(model[0], "auto_model", None) if len(model) else None
+    return base or getattr(getattr(encoder, "config", None), "_name_or_path", None) or "custom"
 
 
 def _positives(dataset: Dataset, config: SimCSEConfig, model: SentenceTransformer) -> Dataset:

@@ -108,3 +108,39 @@ def test_quickstart_passes_its_options(tmp_path: Path, monkeypatch: pytest.Monke
 def test_quickstart_without_data_is_a_clean_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SIMCSE_ST_DATA", raising=False)
     assert_clean_error(invoke("quickstart", "-q"), "No data directory")
+
+
+# Each command and the one library function it calls (the CLI's options mirror that function's keywords).
+LIBRARY_CALLS = {
+    "train": "simcse_st.training.train.train_simcse",
+    "encode": "simcse_st.inference.encoding.encode_file",
+    "evaluate": "simcse_st.evaluation.evaluate.evaluate_model",
+    "similarity": "simcse_st.inference.similarity.pairwise_similarity",
+    "quickstart": "simcse_st.training.quickstart.run_quickstart",
+    "ablate": "simcse_st.ablation.runner.run_ablation",
+}
+
+
+@pytest.mark.parametrize("command", sorted(LIBRARY_CALLS))
+def test_options_named_like_a_library_keyword_have_its_default(command: str) -> None:
+    """The commands that are not generated from SimCSEConfig keep literal defaults: they must equal the library's."""
+    import importlib
+    import inspect
+
+    import typer.main
+
+    module, name = LIBRARY_CALLS[command].rsplit(".", 1)
+    signature = inspect.signature(getattr(importlib.import_module(module), name))
+    params = typer.main.get_command(app).commands[command].params  # type: ignore[attr-defined]
+    aliases = {"data": "data_dir", "output": "output_dir"}
+    compared = 0
+    for param in params:
+        keyword = signature.parameters.get(aliases.get(param.name, param.name))
+        if keyword is None or keyword.default is inspect.Parameter.empty:
+            continue
+        if param.default is None and isinstance(keyword.default, tuple):
+            continue  # a repeatable option: not given = the library's default sequence
+        compared += 1
+        default = str(param.default) if isinstance(param.default, Path) else param.default
+        assert default == keyword.default, (command, param.name, param.default, keyword.default)
+    assert compared >= 1, command

@@ -197,7 +197,8 @@ def test_config_file_repeats_a_run_and_the_command_line_overrides_it(
     bad = tmp_path / "bad.json"
     bad.write_text('{"batch_size": 1}')
     assert_clean_error(invoke("train", tmp_path / "c.txt", "--config", bad, "-q"), "bad.json", "--batch-size 1")
-    assert_clean_error(invoke("train", tmp_path / "c.txt", "--config", results, "--preset", "paper"), "not both")
+    for preset in ("paper", "default"):
+        assert_clean_error(invoke("train", tmp_path / "c.txt", "--config", results, "--preset", preset), "not both")
 
 
 def test_missing_and_empty_corpus(tiny_bert_dir: Path, tmp_path: Path) -> None:

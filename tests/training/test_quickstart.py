@@ -36,3 +36,24 @@ def test_run_quickstart_reports_before_and_the_saved_best(
     assert json.loads((tmp_path / "out" / "results.json").read_text())["best_metric"] == max(history)
     with pytest.raises(FileNotFoundError, match="Wikipedia sentences"):
         run_quickstart(tmp_path / "out", tmp_path / "o2", config)  # a directory without WIKI/
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_the_old_keywords_still_work_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = write_sts_dir(tmp_path / "data")
+    (data / WIKI_CORPUS).parent.mkdir(parents=True)
+    (data / WIKI_CORPUS).write_text("\n".join(SENTENCES) + "\n")
+    configs = []
+
+    def stop(model: str, config: object) -> None:
+        configs.append(config)
+        raise _Stop
+
+    monkeypatch.setattr("simcse_st.training.quickstart.build_model", stop)
+    monkeypatch.setattr("simcse_st.training.quickstart.offline_minilm_path", lambda: "unused")
+    with pytest.warns(FutureWarning, match="run_quickstart"), pytest.raises(_Stop):
+        run_quickstart(data, steps=7, seed=3, bf16=False)
+    assert configs == [replace(QUICKSTART, max_steps=7, seed=3, bf16=False)]

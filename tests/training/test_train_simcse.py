@@ -85,10 +85,14 @@ def test_build_model_follows_the_config(tiny_bert_dir: Path) -> None:
     assert build_model(str(tiny_bert_dir), SimCSEConfig(dropout=0.3))[0].auto_model.config.hidden_dropout_prob == 0.3
 
 
-def test_dropout_is_set_on_a_ready_model(tiny_model: SentenceTransformer, corpus_file: Path, tmp_path: Path) -> None:
+def test_dropout_is_set_on_a_ready_model(
+    tiny_model: SentenceTransformer, tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path
+) -> None:
     """How the Table 3 ablation sets p: it passes ready models and config.dropout."""
     config = replace(TINY, dropout=0.25, max_steps=1, fast_dropout=False)
     train_simcse(corpus_file, tmp_path / "run", config, model=tiny_model, show_progress_bar=False)
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["model"] == str(tiny_bert_dir)  # a ready model records its source, for --config results.json
     rates = {m.p for m in tiny_model.modules() if isinstance(m, torch.nn.Dropout)}
     assert rates == {0.25}
     assert tiny_model[0].auto_model.config.attention_probs_dropout_prob == 0.25
@@ -111,16 +115,16 @@ def test_fast_dropout_and_batching_reach_the_model_and_the_trainer(
 
 
 class ScriptedEvaluator(BaseEvaluator):
-    """Returns the next of ``scores`` at each call: a checkpoint-selection test with a known best step."""
+    """Returns the next of ``scores`` at each call: a checkpoint-selection test with a known best step. No ``name``
+    (``BaseEvaluator`` does not define one): the Trainer's metric is then ``eval_score``."""
 
     def __init__(self, scores: list[float]) -> None:
         super().__init__()
         self.scores = list(scores)
-        self.name = "scripted"
         self.primary_metric = "score"
 
     def __call__(self, model, output_path=None, epoch=-1, steps=-1) -> dict[str, float]:
-        return self.prefix_name_to_metrics({"score": self.scores.pop(0)}, self.name)
+        return {"score": self.scores.pop(0)}
 
 
 def test_the_saved_model_is_the_best_checkpoint(tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path) -> None:
@@ -134,6 +138,7 @@ def test_the_saved_model_is_the_best_checkpoint(tiny_bert_dir: Path, corpus_file
         evaluator=ScriptedEvaluator([0.2, 0.9, 0.5]),
         show_progress_bar=False,
     )
+    assert results["best_metric_name"] == "eval_score"
     assert results["best_metric"] == 0.9 and results["best_checkpoint"].endswith("checkpoint-2")
     saved, best = _weights(out), _weights(out / "checkpoints" / "checkpoint-2")
     last = _weights(out / "checkpoints" / "checkpoint-3")
