@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,14 @@ logger = logging.getLogger(__name__)
 
 CorpusFormat = Literal["txt", "csv", "tsv", "jsonl"]
 FORMATS: tuple[CorpusFormat, ...] = ("txt", "csv", "tsv", "jsonl")
+# Byte order marks of encodings that are not UTF-8 (UTF-32 first: its little-endian mark starts with UTF-16's).
+_FOREIGN_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32-LE"),
+    (b"\x00\x00\xfe\xff", "UTF-32-BE"),
+    (b"\xff\xfe", "UTF-16-LE"),
+    (b"\xfe\xff", "UTF-16-BE"),
+)
+NUL_SHARE = 0.25  # a line with at least this share of NUL characters is not UTF-8 text (UTF-16/32 without a BOM)
 
 
 def corpus_format(path: str | os.PathLike[str]) -> CorpusFormat:
@@ -44,6 +53,20 @@ def _open_binary(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
+def _raw_lines(path: Path) -> Iterator[bytes]:
+    """The raw lines of ``path``; a truncated or non-gzip ``.gz`` is a ``ValueError`` that names the file."""
+    try:
+        with _open_binary(path) as handle:
+            yield from handle
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ValueError(f"{path}: not a complete gzip file ({error}); re-download or re-compress it.") from None
+
+
+def count_lines(path: str | os.PathLike[str]) -> int:
+    """The number of lines of a (possibly gzipped) file, as :func:`iter_lines` splits them."""
+    return sum(1 for _ in _raw_lines(Path(path)))
+
+
 def iter_lines(
     path: str | os.PathLike[str],
     errors: DecodeErrors = "strict",
@@ -54,48 +77,113 @@ def iter_lines(
 
     ``errors="strict"`` raises ``UnicodeDecodeError``-derived ``ValueError`` naming the file and line number;
     ``"skip"`` drops undecodable lines (counted in ``counts["undecodable"]``); ``"replace"`` keeps them with U+FFFD.
-    A UTF-8 byte order mark at the start of the file is removed.
+    Lines that are mostly NUL characters (UTF-16/32 text without a byte order mark) follow the same rule (``skip``:
+    counted in ``counts["NUL bytes"]``; ``replace``: the NULs removed). A UTF-8 byte order mark at the start of the
+    file is removed; a UTF-16 or UTF-32 one is an error whatever ``errors`` says (decoding it as UTF-8 would train
+    on NUL-interleaved junk).
     """
     if errors not in ("strict", "skip", "replace"):
         raise ValueError(f"errors must be 'strict', 'skip' or 'replace', got {errors!r}.")
     path = Path(path)
-    with _open_binary(path) as handle:
-        for number, raw in enumerate(handle, 1):
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                if errors == "replace":
-                    line = raw.decode("utf-8", errors="replace")
-                elif errors == "skip":
-                    if counts is not None:
-                        counts["undecodable"] += 1
-                    continue
-                else:
-                    raise ValueError(
-                        f"{path}: line {number} is not valid UTF-8 ({error.reason} at byte {error.start}). "
-                        "Pass errors='skip' to drop such lines or errors='replace' to keep them with U+FFFD."
-                    ) from None
-            yield line if keep_ends else line.rstrip("\r\n")
+    for number, raw in enumerate(_raw_lines(path), 1):
+        if number == 1:
+            _check_byte_order_mark(path, raw)
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if errors == "replace":
+                line = raw.decode("utf-8", errors="replace")
+            elif errors == "skip":
+                if counts is not None:
+                    counts["undecodable"] += 1
+                continue
+            else:
+                raise ValueError(
+                    f"{path}: line {number} is not valid UTF-8 ({error.reason} at byte {error.start}). "
+                    "Pass errors='skip' to drop such lines or errors='replace' to keep them with U+FFFD."
+                ) from None
+        if "\x00" in line and line.count("\x00") >= NUL_SHARE * len(line.rstrip("\r\n")):
+            if errors == "skip":
+                if counts is not None:
+                    counts["NUL bytes"] += 1
+                continue
+            if errors == "strict":
+                raise ValueError(
+                    f"{path}: line {number} is mostly NUL bytes: the file looks UTF-16 or UTF-32, not UTF-8. Convert "
+                    "it (iconv -f UTF-16 -t UTF-8), or pass errors='skip' to drop such lines."
+                )
+            line = line.replace("\x00", "")
+        yield line if keep_ends else line.rstrip("\r\n")
+
+
+def _check_byte_order_mark(path: Path, first: bytes) -> None:
+    for mark, encoding in _FOREIGN_BOMS:
+        if first.startswith(mark):
+            raise ValueError(
+                f"{path}: the file is {encoding} (it starts with that byte order mark); only UTF-8 is read. Convert "
+                f"it first, e.g. iconv -f {encoding} -t UTF-8 {path.name} > {path.stem}.utf8{path.suffix}."
+            )
+
+
+def delimited_rows(
+    path: Path, fmt: CorpusFormat, errors: DecodeErrors = "strict", counts: Counter | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, fields)`` of each line of a ``.csv``/``.tsv`` file, the header first.
+
+    TSV is read without quoting (one row per line, as STS-B and SICK are): a ``"`` is an ordinary character. In CSV a
+    quoted field may hold line breaks, but an unbalanced ``"`` swallows the lines that follow into one field, so
+    rows that run over several lines are counted and a warning names the first; a field past the csv module's size
+    limit is an error naming its line.
+    """
+    counts = Counter() if counts is None else counts
+    lines = iter_lines(path, errors=errors, counts=counts, keep_ends=True)
+    if fmt == "tsv":
+        reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    else:
+        reader = csv.reader(lines, delimiter=",")
+    previous, spanning, first_spanning = 0, 0, 0
+    try:
+        for row in reader:
+            start = previous + 1 + counts["undecodable"] + counts["NUL bytes"]
+            if reader.line_num - previous > 1:
+                spanning += 1
+                first_spanning = first_spanning or start
+            previous = reader.line_num
+            yield start, row
+    except csv.Error as error:
+        line = previous + 1 + counts["undecodable"] + counts["NUL bytes"]
+        raise ValueError(f"{path}: the row starting at line {line}: {error} (an unbalanced '\"'?).") from None
+    if spanning:
+        logger.warning(
+            f"{path}: {spanning} rows run over several lines (the first starts at line {first_spanning}): quoted "
+            "fields with line breaks, or an unbalanced '\"' that merged lines; .tsv files are read without quoting."
+        )
 
 
 def _iter_texts(
     path: Path, fmt: CorpusFormat, column: str | None, errors: DecodeErrors, counts: Counter
 ) -> Iterator[str]:
-    lines = iter_lines(path, errors=errors, counts=counts, keep_ends=fmt in ("csv", "tsv"))
+    if fmt in ("csv", "tsv"):
+        yield from _iter_delimited(path, fmt, column, errors, counts)
+        return
+    lines = iter_lines(path, errors=errors, counts=counts)
     if fmt == "txt":
         yield from lines
         return
-    if fmt == "jsonl":
-        yield from _iter_jsonl(path, lines, column, counts)
+    yield from _iter_jsonl(path, lines, column, counts)
+
+
+def _iter_delimited(
+    path: Path, fmt: CorpusFormat, column: str | None, errors: DecodeErrors, counts: Counter
+) -> Iterator[str]:
+    rows = delimited_rows(path, fmt, errors, counts)
+    first = next(rows, None)
+    if first is None:
         return
-    reader = csv.reader(lines, delimiter="," if fmt == "csv" else "\t")
-    header = next(reader, None)
-    if header is None:
-        return
+    header = first[1]
     index = column_index(path, header, column)
-    for row in reader:
+    for _, row in rows:
         if not row:
             continue
         if index >= len(row):
@@ -203,10 +291,15 @@ def iter_sentences(
         if limit is not None and kept >= limit:
             break
     dropped = ", ".join(f"{n} {why}" for why, n in counts.items() if why != "read" and n)
-    logger.info(f"{path}: kept {kept} of {counts['read']} sentences" + (f" (dropped: {dropped})" if dropped else ""))
+    rows = counts["read"] + sum(counts[why] for why in _UNREAD)  # every row, also those dropped while reading
+    logger.info(f"{path}: kept {kept} of {rows} rows" + (f" (dropped: {dropped})" if dropped else ""))
     if not kept:
         detail = f"; dropped: {dropped}" if dropped else ""
-        raise ValueError(f"{path}: no usable sentence (read {counts['read']} lines{detail}).")
+        raise ValueError(f"{path}: no usable sentence (read {rows} rows{detail}).")
+
+
+# Rows dropped before they are counted as read (they never became a text).
+_UNREAD = ("undecodable", "NUL bytes", "missing column", "not a string")
 
 
 def read_sentences(path: str | os.PathLike[str], **kwargs: Any) -> list[str]:
@@ -249,18 +342,18 @@ def load_pairs(path: str | os.PathLike[str], errors: DecodeErrors = "strict") ->
     fmt = corpus_format(path)
     if fmt not in ("csv", "tsv"):
         raise ValueError(f"{path}: supervised data must be a .csv or .tsv file with a sent0,sent1[,hard_neg] header.")
-    reader = csv.reader(iter_lines(path, errors=errors, keep_ends=True), delimiter="," if fmt == "csv" else "\t")
-    header = next(reader, None)
-    if header is None:
+    rows = delimited_rows(path, fmt, errors)
+    first = next(rows, None)
+    if first is None:
         raise ValueError(f"{path}: the file is empty.")
-    header = [name.strip() for name in header]
+    header = [name.strip() for name in first[1]]
     if "sent0" not in header or "sent1" not in header:
         raise ValueError(f"{path}: the header must name sent0 and sent1 (and optionally hard_neg); found {header}.")
     names = ["sent0", "sent1"] + (["hard_neg"] if "hard_neg" in header else [])
     indices = [header.index(name) for name in names]
     columns: dict[str, list[str]] = {name: [] for name in names}
     dropped = 0
-    for row in reader:
+    for _, row in rows:
         cells = [row[i].strip() if i < len(row) else "" for i in indices]
         if not all(cells):
             dropped += 1

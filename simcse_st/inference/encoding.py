@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -16,7 +15,7 @@ import numpy as np
 from sentence_transformers import SentenceTransformer
 from tqdm.auto import tqdm
 
-from simcse_st.data.reading import DecodeErrors, column_index, corpus_format, iter_lines
+from simcse_st.data.reading import DecodeErrors, column_index, corpus_format, count_lines, delimited_rows, iter_lines
 from simcse_st.inference.model_loading import load_model
 
 logger = logging.getLogger(__name__)
@@ -134,6 +133,7 @@ def encode_file(
         )
     if total == 0:
         raise ValueError(f"{input_path}: no rows to encode.")
+    _check_one_row_per_line(input_path, total, counts)
     st_model = model if isinstance(model, SentenceTransformer) else load_model(model)
 
     output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,9 +201,22 @@ def _iter_rows(
         yield text
 
 
+def _check_one_row_per_line(path: Path, rows: int, counts: Counter) -> None:
+    """Every line of the input is a row, the header, or a line reported as skipped: nothing vanished unnoticed.
+    (A ``.csv`` quoted field with line breaks is one row over several lines; it is reported by the reader.)"""
+    header = 1 if corpus_format(path) in ("csv", "tsv") else 0
+    skipped = counts["undecodable"] + counts["NUL bytes"]
+    lines = count_lines(path)
+    if rows + header + skipped != lines and corpus_format(path) != "csv":
+        raise ValueError(
+            f"{path}: {lines} lines but {rows} rows + {header} header + {skipped} skipped lines; refusing to write "
+            "embeddings that do not match the input line by line."
+        )
+
+
 def _number_lines(lines: Iterator[str], counts: Counter) -> Iterator[tuple[int, str]]:
     for index, text in enumerate(lines, 1):
-        yield index + counts["undecodable"], text
+        yield index + counts["undecodable"] + counts["NUL bytes"], text
 
 
 def _jsonl_texts(path: Path, lines: Iterator[str], column: str | None, counts: Counter) -> Iterator[tuple[int, str]]:
@@ -228,14 +241,13 @@ def _jsonl_texts(path: Path, lines: Iterator[str], column: str | None, counts: C
 def _delimited_texts(
     path: Path, fmt: str, column: str | None, errors: DecodeErrors, counts: Counter
 ) -> Iterator[tuple[int, str]]:
-    lines = iter_lines(path, errors=errors, counts=counts, keep_ends=True)
-    reader = csv.reader(lines, delimiter="\t" if fmt == "tsv" else ",")
-    header = next(reader, None)
-    if header is None:
+    rows = delimited_rows(path, fmt, errors, counts)  # type: ignore[arg-type]
+    first = next(rows, None)
+    if first is None:
         return
+    header = first[1]
     index = column_index(path, header, column)
-    for row in reader:
-        line = reader.line_num + counts["undecodable"]
+    for line, row in rows:
         if not row:
             yield line, ""
         elif index >= len(row):

@@ -191,6 +191,8 @@ def train_simcse(
     """
     config = with_deprecated_settings(config, settings)
     output_dir = Path(output_dir)
+    if not isinstance(corpus, Dataset) and Path(corpus).is_dir():
+        raise IsADirectoryError(f"The training corpus {str(corpus)!r} is a directory; name a file.")
     if not isinstance(corpus, Dataset) and not Path(corpus).is_file():
         raise FileNotFoundError(f"Training file not found: {str(corpus)!r}")
     if is_main_process() and output_dir.is_dir() and any(output_dir.iterdir()):

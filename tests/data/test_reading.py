@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simcse_st import load_sentences, read_sentences
+from simcse_st import load_pairs, load_sentences, read_sentences
 from simcse_st.data import corpus_format
 
 
@@ -101,3 +101,73 @@ def test_load_sentences_gives_a_one_column_dataset(corpus_file: Path) -> None:
     assert dataset.column_names == ["text"]
     assert len(dataset) == 16
     assert load_sentences(corpus_file, column_name="sentence", limit=3).column_names == ["sentence"]
+
+
+# --- issue 16: reading defects (each test names its defect number) -------------------------------------------------
+
+
+def test_defect_01_tsv_is_read_without_quoting_one_row_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.tsv"
+    rows = [f'he said "hi {i}\tanswer {i}' if i % 7 == 0 else f"plain {i}\tanswer {i}" for i in range(1000)]
+    path.write_text("sent0\tsent1\n" + "\n".join(rows) + "\n")  # unbalanced quotes: one csv field swallowed 300 rows
+    sentences = read_sentences(path, column="sent0")
+    assert len(sentences) == 1000 and sentences[0] == 'he said "hi 0'
+    pairs = load_pairs(path)
+    assert len(pairs) == 1000 and pairs[7]["sent0"] == 'he said "hi 7'
+
+
+def test_defect_01_csv_quoting_problems_are_reported_with_their_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text('text\nfine\n"unbalanced, swallowing\nnext line\nand another\n')
+    with caplog.at_level("WARNING"):
+        sentences = read_sentences(path)
+    assert len(sentences) == 2
+    assert "1 rows run over several lines (the first starts at line 3)" in caplog.text
+    huge = tmp_path / "huge.csv"
+    huge.write_text('text\nfine\n"open quote\n' + ("x" * 100 + "\n") * 1400)  # > csv's 128 KB field limit
+    with pytest.raises(ValueError, match=r"huge\.csv: the row starting at line 3: field larger than field limit"):
+        read_sentences(huge)
+
+
+def test_defect_10_truncated_or_non_gzip_files_name_the_file(tmp_path: Path) -> None:
+    good = gzip.compress(("\n".join(f"sentence {i}" for i in range(5000)) + "\n").encode())
+    truncated = tmp_path / "cut.txt.gz"
+    truncated.write_bytes(good[: len(good) // 2])
+    with pytest.raises(ValueError, match=r"cut\.txt\.gz: not a complete gzip file"):
+        read_sentences(truncated)
+    fake = tmp_path / "plain.txt.gz"
+    fake.write_text("not gzip at all\n")
+    with pytest.raises(ValueError, match=r"plain\.txt\.gz: not a complete gzip file"):
+        read_sentences(fake)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_defect_11_utf16_and_utf32_files_are_refused_whatever_errors_says(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "wide.txt"
+    text = "a man plays a guitar.\nthe cat sits.\n"
+    bom = {"utf-16": b"", "utf-16-be": b"\xfe\xff", "utf-32": b""}[encoding]
+    path.write_bytes(bom + text.encode(encoding))
+    for errors in ("strict", "skip", "replace"):
+        with pytest.raises(ValueError, match="byte order mark"):
+            read_sentences(path, errors=errors)
+
+
+def test_defect_11_and_14_nul_heavy_lines_without_a_bom(tmp_path: Path) -> None:
+    path = tmp_path / "nul.txt"
+    path.write_bytes(b"good line\n" + "wide line\n".encode("utf-16-le") + b"\x00\x00\x00\n" + b"ok too\n")
+    with pytest.raises(ValueError, match="line 2 is mostly NUL bytes"):
+        read_sentences(path)
+    assert read_sentences(path, errors="skip") == ["good line", "ok too"]  # NUL-only lines are not sentences
+    assert "\x00" not in "".join(read_sentences(path, errors="replace"))
+
+
+def test_defect_14_the_kept_count_includes_rows_dropped_while_reading(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"one\n\xff\xfe bad utf-8 \xc3\n\ntwo\none\n")
+    with caplog.at_level("INFO", logger="simcse_st"):
+        assert read_sentences(path, errors="skip") == ["one", "two"]
+    assert "kept 2 of 5 rows (dropped: 1 undecodable, 1 blank, 1 duplicate)" in caplog.text
