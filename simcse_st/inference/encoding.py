@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -57,8 +58,9 @@ def encode_file(
     input (a ``.txt`` line, a ``.csv``/``.tsv`` record after the header, a ``.jsonl`` line). The input is read twice,
     streaming: a cheap first pass counts the rows and checks them (blank rows, missing columns, bad JSON, bad UTF-8)
     before anything is encoded; the second pass encodes ``chunk_size`` rows at a time and appends them to the output,
-    so memory is bounded by the chunk, not by the file. The output is written to ``<output>.partial`` and renamed
-    when complete, so an interrupted run never leaves a truncated file under the final name.
+    so memory is bounded by the chunk, not by the file. The output is written to a hidden file of its own next to it
+    (``.<output>.<random>.partial``) and renamed when complete, so an interrupted run never leaves a truncated file
+    under the final name and never touches another process's files.
 
     Output formats, by the suffix of ``output_path``:
 
@@ -137,7 +139,14 @@ def encode_file(
     st_model = model if isinstance(model, SentenceTransformer) else load_model(model)
 
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = output_path.with_name(output_path.name + ".partial")
+    # A name of its own next to the output (same filesystem: the final rename is atomic); an existing
+    # "<output>.partial" that another process writes is never touched.
+    descriptor, name = tempfile.mkstemp(dir=output_path.parent, prefix=f".{output_path.name}.", suffix=".partial")
+    os.close(descriptor)
+    partial = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    partial.chmod(0o666 & ~umask)  # the permissions a plain open() would give the output, not mkstemp's 0600
     start = time.perf_counter()
     written, dim = 0, 0
     try:

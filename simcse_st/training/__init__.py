@@ -15,6 +15,8 @@ _EXPORTS: dict[str, str] = {
     "QUICKSTART": "simcse_st.training.presets",
     "LossStateCallback": "simcse_st.training.loss_state_callback",
     "SimCSEConfig": "simcse_st.training.simcse_config",
+    "FiniteTrainingCallback": "simcse_st.training.finite_training_callback",
+    "TrainingDiverged": "simcse_st.training.training_diverged",
     "TrainingInterrupted": "simcse_st.training.training_interrupted",
     "bf16_supported": "simcse_st.training.precision",
     "build_loss": "simcse_st.training.train",
@@ -35,8 +37,10 @@ __all__ = [
     "PAPER",
     "PRESETS",
     "QUICKSTART",
+    "FiniteTrainingCallback",
     "LossStateCallback",
     "SimCSEConfig",
+    "TrainingDiverged",
     "TrainingInterrupted",
     "bf16_supported",
     "build_loss",
@@ -52,6 +56,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from simcse_st.training.distributed import is_main_process, world_size
+    from simcse_st.training.finite_training_callback import FiniteTrainingCallback
     from simcse_st.training.loss_state_callback import LossStateCallback
     from simcse_st.training.precision import bf16_supported, resolve_bf16
     from simcse_st.training.presets import ABLATION_BASELINE, PAPER, PRESETS, QUICKSTART
@@ -64,6 +69,7 @@ if TYPE_CHECKING:
         train_simcse,
         training_arguments,
     )
+    from simcse_st.training.training_diverged import TrainingDiverged
     from simcse_st.training.training_interrupted import TrainingInterrupted
 
 __getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)

@@ -14,6 +14,7 @@ import logging
 import os
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -35,9 +36,11 @@ from simcse_st.losses import DropoutContrastiveLoss
 from simcse_st.modules.build import build_simcse_model, reinitialize_encoder
 from simcse_st.modules.dropout import set_dropout
 from simcse_st.modules.fast_dropout_attention import enable_fast_dropout
+from simcse_st.training.checkpoint_check import newest_complete_checkpoint
 from simcse_st.training.distributed import is_main_process, world_size
-from simcse_st.training.loss_state_callback import LossStateCallback
-from simcse_st.training.output_dir import last_checkpoint, prepare_output_dir
+from simcse_st.training.finite_training_callback import FiniteTrainingCallback
+from simcse_st.training.loss_state_callback import LOSS_STATE_FILE, LossStateCallback, loss_only_state
+from simcse_st.training.output_dir import CHECKPOINTS, OutputDirLock, last_checkpoint, prepare_output_dir
 from simcse_st.training.precision import resolve_bf16
 from simcse_st.training.simcse_config import SimCSEConfig
 from simcse_st.training.training_interrupted import TrainingInterrupted
@@ -195,12 +198,32 @@ def train_simcse(
         raise IsADirectoryError(f"The training corpus {str(corpus)!r} is a directory; name a file.")
     if not isinstance(corpus, Dataset) and not Path(corpus).is_file():
         raise FileNotFoundError(f"Training file not found: {str(corpus)!r}")
-    if is_main_process() and output_dir.is_dir() and any(output_dir.iterdir()):
+    if output_dir.exists() and not output_dir.is_dir():
+        raise NotADirectoryError(f"Output path {str(output_dir)!r} exists and is not a directory.")
+    with OutputDirLock(output_dir) if is_main_process() else nullcontext():  # one run at a time in output_dir
+        return _train(
+            corpus, output_dir, config, model, evaluator, overwrite, resume, decode_errors, show_progress_bar
+        )
+
+
+def _train(
+    corpus: str | os.PathLike[str] | Dataset,
+    output_dir: Path,
+    config: SimCSEConfig,
+    model: str | SentenceTransformer | None,
+    evaluator: BaseEvaluator | None,
+    overwrite: bool,
+    resume: bool,
+    decode_errors: DecodeErrors,
+    show_progress_bar: bool,
+) -> dict[str, Any]:
+    if is_main_process() and output_dir.is_dir():
         prepare_output_dir(output_dir, overwrite, resume)  # fail fast on a non-empty directory, before any work
 
     set_seed(config.seed)  # every random init below (the loss's heads, missing encoder weights) follows the seed
     dataset = _load_corpus(corpus, config, decode_errors)
     st_model, model_name = _prepare_model(model, config)
+    _check_max_seq_length(st_model, config)
     dataset = _positives(dataset, config, st_model)
     if len(dataset) < config.batch_size:
         raise ValueError(
@@ -220,9 +243,13 @@ def train_simcse(
         train_dataset=dataset,
         loss=loss,
         evaluator=evaluator,
-        callbacks=[LossStateCallback(loss)],  # the train-only MLP / MLM head go into the checkpoints too
+        callbacks=[
+            LossStateCallback(loss),  # the train-only MLP / MLM head go into the checkpoints too
+            FiniteTrainingCallback(loss),  # a NaN/inf loss, gradient or weight stops the run before it is saved
+        ],
     )
-    checkpoint = last_checkpoint(output_dir) if resume else None
+    extra = (LOSS_STATE_FILE,) if loss_only_state(loss) else ()
+    checkpoint = newest_complete_checkpoint(output_dir / CHECKPOINTS, extra) if resume else None
     if resume and checkpoint is None:
         logger.warning(f"resume: no checkpoint in {args.output_dir}; starting from scratch.")
     if checkpoint is not None:
@@ -247,7 +274,9 @@ def train_simcse(
         },
         "loss": loss.get_config_dict(),
         "global_step": trainer.state.global_step,
-        "train_loss": train_output.training_loss,
+        **_whole_run_loss(
+            trainer.state.log_history, train_output.training_loss, checkpoint, trainer.state.global_step
+        ),
         "train_seconds": round(time.perf_counter() - start, 2),
         "best_metric_name": args.metric_for_best_model,
         "best_metric": trainer.state.best_metric,
@@ -308,6 +337,22 @@ def model_source(model: SentenceTransformer) -> str:
     return base or getattr(getattr(encoder, "config", None), "_name_or_path", None) or "custom"
 
 
+def _check_max_seq_length(model: SentenceTransformer, config: SimCSEConfig) -> None:
+    """Refuse a ``max_seq_length`` beyond the encoder's position embeddings before any work (it would fail mid-run)."""
+    encoder_config = getattr(getattr(model[0], "auto_model", None), "config", None)
+    limits = [
+        getattr(encoder_config, "max_position_embeddings", None),
+        getattr(model.tokenizer, "model_max_length", None),
+    ]
+    usable = [int(limit) for limit in limits if isinstance(limit, int) and 0 < limit < 1_000_000]
+    if getattr(encoder_config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") and usable:
+        usable[0] -= 2  # RoBERTa's positions start after the padding index
+    if usable and config.max_seq_length > min(usable):
+        raise ValueError(
+            f"max_seq_length={config.max_seq_length} is invalid: the model has {min(usable)} positions at most."
+        )
+
+
 def _positives(dataset: Dataset, config: SimCSEConfig, model: SentenceTransformer) -> Dataset:
     """The dataset, or with ``config.augmentation`` the (sentence, augmented sentence) pairs of Table 1."""
     if config.augmentation is None:
@@ -325,6 +370,26 @@ def _positives(dataset: Dataset, config: SimCSEConfig, model: SentenceTransforme
         tokenizer=model.tokenizer,
         fill_model=fill_model,
     )
+
+
+def _whole_run_loss(
+    log_history: list[dict[str, Any]], session_loss: float, checkpoint: str | None, end: int
+) -> dict[str, Any]:
+    """The mean training loss over every step of the run, also across resumes (the Trainer's own covers only the
+    steps since the last resume): the logged window means up to the checkpoint, weighted by their lengths, plus this
+    session's mean. When the checkpoint's step is not a logging step the earlier part cannot be recovered exactly;
+    ``train_loss_steps`` then says which steps ``train_loss`` covers."""
+    start = int(Path(checkpoint).name.rsplit("-", 1)[1]) if checkpoint else 0
+    if start == 0 or start >= end:
+        return {"train_loss": session_loss, "train_loss_steps": [1, end]}
+    logged = [(entry["step"], entry["loss"]) for entry in log_history if "loss" in entry and entry["step"] <= start]
+    if not logged or logged[-1][0] != start:
+        return {"train_loss": session_loss, "train_loss_steps": [start + 1, end]}
+    earlier, previous = 0.0, 0
+    for step, loss in logged:
+        earlier += loss * (step - previous)
+        previous = step
+    return {"train_loss": (earlier + session_loss * (end - start)) / end, "train_loss_steps": [1, end]}
 
 
 def _eval_history(log_history: list[dict[str, Any]], metric: str | None) -> list[dict[str, Any]]:

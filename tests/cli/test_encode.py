@@ -148,3 +148,26 @@ def test_library_function_with_a_loaded_model(text_file: Path, encoder_dir: Path
     assert output_format("x.JSONL") == "jsonl"
     with pytest.raises(ValueError, match="chunk_size"):
         encode_file(text_file, tmp_path / "y.npy", model, chunk_size=0)
+
+
+def test_defect_13_another_partial_file_is_never_touched(encoder_dir: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("a cat.\na dog.\n")
+    output = tmp_path / "out.npy"
+    theirs = tmp_path / "out.npy.partial"  # another process's file, or the user's
+    theirs.write_text("not mine")
+    assert_ok(invoke("encode", source, "--model", encoder_dir, "--output", output, "-q"))
+    assert theirs.read_text() == "not mine" and np.load(output).shape[0] == 2
+    assert oct(output.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    blank = tmp_path / "blank.txt"
+    blank.write_text("a cat.\n\n")
+    assert_clean_error(invoke("encode", blank, "--model", encoder_dir, "--output", tmp_path / "o2.npy", "-q"), "blank")
+    assert theirs.read_text() == "not mine" and not list(tmp_path.glob(".o2.npy.*"))
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
