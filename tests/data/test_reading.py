@@ -108,12 +108,12 @@ def test_load_sentences_gives_a_one_column_dataset(corpus_file: Path) -> None:
 
 def test_defect_01_tsv_is_read_without_quoting_one_row_per_line(tmp_path: Path) -> None:
     path = tmp_path / "c.tsv"
-    rows = [f'he said "hi {i}\tanswer {i}' if i % 7 == 0 else f"plain {i}\tanswer {i}" for i in range(1000)]
-    path.write_text("sent0\tsent1\n" + "\n".join(rows) + "\n")  # unbalanced quotes: one csv field swallowed 300 rows
+    rows = [f'"hi {i}, he said\tanswer {i}' if i % 7 == 0 else f"plain {i}\tanswer {i}" for i in range(1000)]
+    path.write_text("sent0\tsent1\n" + "\n".join(rows) + "\n")  # a field opening with an unbalanced quote
     sentences = read_sentences(path, column="sent0")
-    assert len(sentences) == 1000 and sentences[0] == 'he said "hi 0'
+    assert len(sentences) == 1000 and sentences[0] == '"hi 0, he said'
     pairs = load_pairs(path)
-    assert len(pairs) == 1000 and pairs[7]["sent0"] == 'he said "hi 7'
+    assert len(pairs) == 1000 and pairs[7]["sent0"] == '"hi 7, he said'
 
 
 def test_defect_01_csv_quoting_problems_are_reported_with_their_line(
