@@ -29,6 +29,9 @@ def prepare_output_dir(output_dir: Path, overwrite: bool, resume: bool) -> None:
             f"Output directory {str(output_dir)!r} is not empty; pass overwrite=True to train into it anyway, or "
             "resume=True to continue from its last checkpoint."
         )
+    if overwrite or resume:  # folders of a final save that was killed half-way (simcse_st.training.final_save)
+        for staging in output_dir.glob(".final-*") if output_dir.is_dir() else ():
+            shutil.rmtree(staging, ignore_errors=True)
     folder = output_dir / CHECKPOINTS
     if overwrite and not resume and folder.is_dir():
         for checkpoint in folder.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):

@@ -9,7 +9,6 @@ with ``results.json``, which holds ``config.to_dict()`` so that ``SimCSEConfig.f
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -26,7 +25,8 @@ from sentence_transformers import SentenceTransformer, SentenceTransformerTraine
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 from sentence_transformers.base.training_args import BatchSamplers
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
-from transformers import set_seed
+from transformers import TrainerState, set_seed
+from transformers.trainer_utils import TrainOutput
 
 from simcse_st.data.augmentation import augment_dataset
 from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSampler, token_length_fn
@@ -38,6 +38,7 @@ from simcse_st.modules.dropout import set_dropout
 from simcse_st.modules.fast_dropout_attention import enable_fast_dropout
 from simcse_st.training.checkpoint_check import newest_complete_checkpoint
 from simcse_st.training.distributed import is_main_process, world_size
+from simcse_st.training.final_save import is_disk_full, save_final
 from simcse_st.training.finite_training_callback import FiniteTrainingCallback
 from simcse_st.training.loss_state_callback import LOSS_STATE_FILE, LossStateCallback, loss_only_state
 from simcse_st.training.output_dir import CHECKPOINTS, OutputDirLock, last_checkpoint, prepare_output_dir
@@ -256,9 +257,19 @@ def _train(
         LossStateCallback.restore(loss, checkpoint)
     start = time.perf_counter()
     try:
-        train_output = trainer.train(resume_from_checkpoint=checkpoint)
+        if _already_complete(checkpoint, config):  # killed after its last checkpoint: finish, do not train on
+            train_output = _finish_from(trainer, Path(checkpoint), evaluator is not None)  # type: ignore[arg-type]
+        else:
+            train_output = trainer.train(resume_from_checkpoint=checkpoint)
     except KeyboardInterrupt:
         raise TrainingInterrupted(last_checkpoint(output_dir)) from None
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        raise OSError(
+            f"The disk is full: a checkpoint could not be written in {str(output_dir / CHECKPOINTS)!r}. Free space "
+            "and run again with resume=True (the newest complete checkpoint is used)."
+        ) from error
     results: dict[str, Any] = {
         "model": model_name,
         "corpus": str(corpus) if not isinstance(corpus, Dataset) else f"<Dataset: {', '.join(corpus.column_names)}>",
@@ -287,8 +298,7 @@ def _train(
         "torch_threads": torch.get_num_threads(),
     }
     if is_main_process():  # under torchrun, one process writes the model and results
-        st_model.save(str(output_dir))
-        (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        save_final(st_model, results, output_dir)
     return results
 
 
@@ -372,6 +382,24 @@ def _positives(dataset: Dataset, config: SimCSEConfig, model: SentenceTransforme
     )
 
 
+def _already_complete(checkpoint: str | None, config: SimCSEConfig) -> bool:
+    if checkpoint is None or config.max_steps is None:
+        return False
+    return int(Path(checkpoint).name.rsplit("-", 1)[1]) >= config.max_steps
+
+
+def _finish_from(trainer: SentenceTransformerTrainer, checkpoint: Path, load_best: bool) -> TrainOutput:
+    """A run whose last checkpoint is already at ``max_steps`` (the Trainer would train one step more): take its
+    state, load its model (the best checkpoint's with an evaluator, as ``load_best_model_at_end`` would)."""
+    logger.info(f"resume: {checkpoint.name} is already at max_steps; finishing the run without training.")
+    trainer.state = TrainerState.load_from_json(str(checkpoint / "trainer_state.json"))
+    best = trainer.state.best_model_checkpoint
+    source = Path(best) if load_best and best and Path(best).is_dir() else checkpoint
+    finished = SentenceTransformer(str(source), device=str(trainer.model.device))
+    trainer.model.load_state_dict(finished.state_dict())
+    return TrainOutput(trainer.state.global_step, float("nan"), {})
+
+
 def _whole_run_loss(
     log_history: list[dict[str, Any]], session_loss: float, checkpoint: str | None, end: int
 ) -> dict[str, Any]:
@@ -380,16 +408,18 @@ def _whole_run_loss(
     session's mean. When the checkpoint's step is not a logging step the earlier part cannot be recovered exactly;
     ``train_loss_steps`` then says which steps ``train_loss`` covers."""
     start = int(Path(checkpoint).name.rsplit("-", 1)[1]) if checkpoint else 0
-    if start == 0 or start >= end:
+    if start == 0:
         return {"train_loss": session_loss, "train_loss_steps": [1, end]}
     logged = [(entry["step"], entry["loss"]) for entry in log_history if "loss" in entry and entry["step"] <= start]
-    if not logged or logged[-1][0] != start:
-        return {"train_loss": session_loss, "train_loss_steps": [start + 1, end]}
+    if not logged or logged[-1][0] != start:  # the steps before the checkpoint are not all in the log
+        return {"train_loss": session_loss if start < end else None, "train_loss_steps": [start + 1, end]}
     earlier, previous = 0.0, 0
     for step, loss in logged:
         earlier += loss * (step - previous)
         previous = step
-    return {"train_loss": (earlier + session_loss * (end - start)) / end, "train_loss_steps": [1, end]}
+    trained = end - start  # 0 when the checkpoint was already at the end
+    total = earlier + (session_loss * trained if trained else 0.0)
+    return {"train_loss": total / end, "train_loss_steps": [1, end]}
 
 
 def _eval_history(log_history: list[dict[str, Any]], metric: str | None) -> list[dict[str, Any]]:

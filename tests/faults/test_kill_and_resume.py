@@ -124,3 +124,42 @@ def test_sigint_then_resume_equals_the_uninterrupted_run(setup: dict) -> None:
     process_code = _run_until(_command(setup["corpus"], setup["bert"], output), output, 4, 0.0, signal.SIGINT)
     assert process_code in (130, 0), process_code
     _finish(setup, output, [process_code])
+
+
+def _mount_tmpfs(path: Path, size: str) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0  # fmt: skip
+
+
+def _free_bytes(path: Path) -> int:
+    stat = os.statvfs(path)
+    return stat.f_bavail * stat.f_frsize
+
+
+@pytest.mark.parametrize("where", ["final save", "checkpoint"])
+def test_a_full_disk_leaves_the_previous_model_intact_and_says_so(setup: dict, tmp_path: Path, where: str) -> None:
+    disk = tmp_path / "disk"
+    if os.geteuid() != 0 or not _mount_tmpfs(disk, "8m"):
+        pytest.skip("needs root and tmpfs to make a small disk")
+    try:
+        output = disk / "run"
+        first = subprocess.run(_command(setup["corpus"], setup["bert"], output, "--save-steps", "1000"), env=ENV,
+                               capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert first.returncode == 0, first.stderr[-2000:]
+        before = {path.name: path.read_bytes() for path in output.iterdir() if path.is_file()}
+        model_size = (output / "model.safetensors").stat().st_size
+        # fill the disk: the second run's final save (no checkpoints) or its first checkpoint no longer fits
+        (disk / "filler").write_bytes(b"\0" * (_free_bytes(disk) - model_size // 3))
+        save_steps = "1000" if where == "final save" else "1"
+        second = subprocess.run(_command(setup["corpus"], setup["bert"], output, "--save-steps", save_steps,
+                                         "--seed", "7", "--overwrite"), env=ENV, capture_output=True, text=True,
+                                timeout=300)  # fmt: skip
+        assert second.returncode == 1, second.stderr[-2000:]
+        errors = [line for line in second.stderr.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and "disk is full" in errors[0] and "Traceback" not in second.stderr, second.stderr
+        after = {path.name: path.read_bytes() for path in output.iterdir() if path.is_file()}
+        assert after == before  # the previous model and results.json, byte for byte
+        assert not list(output.glob(".final-*"))
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)

@@ -152,3 +152,34 @@ def test_defect_12_overwrite_removes_only_the_checkpoints_simcse_st_wrote(
     _train(corpus_file, out, tiny_bert_dir, replace(TINY, max_steps=1), overwrite=True)
     assert notes.read_text() == "keep me" and (out / "checkpoints" / "checkpoint-best-manual").is_dir()
     assert sorted(p.name for p in (out / "checkpoints").glob("checkpoint-[0-9]*")) == ["checkpoint-1"]
+
+
+def test_defect_14_resume_from_a_checkpoint_at_max_steps_trains_no_more_and_reports_the_whole_run(
+    tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    config = replace(TINY, max_steps=3, logging_steps=1)
+    first = _train(corpus_file, out, tiny_bert_dir, config)
+    expected = SentenceTransformer(str(out), device="cpu").encode(["a dog runs."], convert_to_tensor=True)
+    (out / "results.json").unlink()  # as if killed after the last checkpoint, before the final save
+    (out / "model.safetensors").unlink()
+    again = _train(corpus_file, out, tiny_bert_dir, config, resume=True)
+    assert again["global_step"] == 3 and again["train_loss_steps"] == [1, 3]
+    assert again["train_loss"] == pytest.approx(first["train_loss"], rel=1e-9)
+    resumed = SentenceTransformer(str(out), device="cpu").encode(["a dog runs."], convert_to_tensor=True)
+    assert (resumed - expected).abs().max().item() == 0.0
+
+
+def test_defect_14_train_loss_after_a_resume_covers_the_whole_run(
+    tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    config = replace(TINY, max_steps=4, logging_steps=1)
+    whole = _train(corpus_file, tmp_path / "whole", tiny_bert_dir, config)
+    _train(corpus_file, tmp_path / "split", tiny_bert_dir, config)
+    shutil.rmtree(tmp_path / "split" / "checkpoints" / "checkpoint-4")  # as if killed during step 4
+    (tmp_path / "split" / "results.json").unlink()
+    resumed = _train(corpus_file, tmp_path / "split", tiny_bert_dir, config, resume=True)
+    assert resumed["global_step"] == 4 and resumed["train_loss_steps"] == [1, 4]
+    assert resumed["train_loss"] == pytest.approx(whole["train_loss"], rel=1e-6)
