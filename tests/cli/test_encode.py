@@ -171,3 +171,21 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_defect_01_encode_refuses_to_write_fewer_rows_than_input_lines(
+    encoder_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard behind "one output row per input row": a reader that loses a row (as the quoting TSV reader lost
+    700 of 1,000) is caught before anything is written."""
+    import simcse_st.inference.encoding as encoding
+
+    source = tmp_path / "in.tsv"
+    source.write_text("text\n" + "".join(f'"row {i}\n' for i in range(20)))  # opening quotes: TSV reads them as is
+    original = encoding._iter_rows
+    monkeypatch.setattr(encoding, "_iter_rows", lambda *args: (text for i, text in enumerate(original(*args)) if i))
+    with pytest.raises(ValueError, match=r"21 lines but 19 rows \+ 1 header"):
+        encode_file(source, tmp_path / "out.npy", str(encoder_dir), show_progress_bar=False)
+    assert not (tmp_path / "out.npy").exists()
+    monkeypatch.setattr(encoding, "_iter_rows", original)
+    assert encode_file(source, tmp_path / "out.npy", str(encoder_dir), show_progress_bar=False) == 20
