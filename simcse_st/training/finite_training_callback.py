@@ -18,9 +18,11 @@ def _all_finite(tensors: list[torch.Tensor]) -> bool:
 
 class FiniteTrainingCallback(TrainerCallback):
     """Checks the gradients of every trained parameter (the model's and the loss's own heads) before each optimizer
-    step, and the parameters after it; the first non-finite value raises :class:`TrainingDiverged` naming the step.
-    The check runs before the step's checkpoint is written, so the checkpoints on disk stay finite and
-    :func:`~simcse_st.training.train_simcse` never writes the final model. A NaN loss shows up as NaN gradients.
+    step, and the parameters after each step that will be saved (a checkpoint or the end); the first non-finite value
+    raises :class:`TrainingDiverged` naming the step. The checks run before the step's checkpoint is written, so the
+    checkpoints on disk stay finite and :func:`~simcse_st.training.train_simcse` never writes the final model. A NaN
+    loss shows up as NaN gradients; weights made non-finite by a finite but huge update are caught before they are
+    saved, and make the next step's gradients non-finite anyway.
 
     Args:
         loss: The loss module; its parameters include the model's.
@@ -39,6 +41,7 @@ class FiniteTrainingCallback(TrainerCallback):
     def on_step_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: object
     ) -> TrainerControl:
-        if not _all_finite(self.parameters):
+        saving = control.should_save or state.global_step >= state.max_steps  # set by the Trainer's flow callback
+        if saving and not _all_finite(self.parameters):
             raise TrainingDiverged(state.global_step, "the weights after the optimizer step")
         return control
