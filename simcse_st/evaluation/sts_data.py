@@ -104,6 +104,13 @@ def read_sts_year(folder: str | os.PathLike[str]) -> TaskData:
     if not subsets:
         raise FileNotFoundError(f"Expected STS gold files at {str(folder / 'STS.gs.*.txt')!r}, but found none.")
     known = SENTEVAL_SUBSETS.get(folder.name.lower(), ())
+    missing = [s for s in known if s not in subsets]
+    if missing:  # a score over some subsets is not the task's score: SentEval's "all" is over every subset
+        names = ", ".join(f"STS.gs.{s}.txt" for s in missing)
+        raise FileNotFoundError(
+            f"{folder} is missing {len(missing)} of the {len(known)} subsets SentEval scores {folder.name} on: "
+            f"{names} (and their STS.input files)."
+        )
     subsets.sort(key=lambda s: (known.index(s) if s in known else len(known), s))
     data: TaskData = {}
     for subset in subsets:

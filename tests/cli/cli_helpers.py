@@ -70,11 +70,20 @@ SICK_ROWS = [
 ]
 
 
+def all_senteval_subsets(folder: str, subsets: dict[str, tuple[list[str], list[str]]]) -> dict:
+    """``subsets`` plus, for every other subset SentEval scores in ``folder`` (STS12..STS16 are errors without all
+    of them), a copy of the first one's pairs."""
+    from simcse_st.evaluation.sts_data import SENTEVAL_SUBSETS
+
+    first = next(iter(subsets.values()))
+    return {**{name: first for name in SENTEVAL_SUBSETS[folder.lower()]}, **subsets}
+
+
 def write_sts_dir(root: Path) -> Path:
     """A tiny SentEval-style STS directory (STS12..16, STSB, SICK) in the real file formats."""
     for folder, subsets in STS_YEARS.items():
         (root / folder).mkdir(parents=True)
-        for subset, (inputs, golds) in subsets.items():
+        for subset, (inputs, golds) in all_senteval_subsets(folder, subsets).items():
             (root / folder / f"STS.input.{subset}.txt").write_text("\n".join(inputs) + "\n", encoding="utf-8")
             (root / folder / f"STS.gs.{subset}.txt").write_text("\n".join(golds) + "\n", encoding="utf-8")
     (root / "STSB").mkdir()

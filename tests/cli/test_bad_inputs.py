@@ -26,6 +26,15 @@ def _train(folder: Path, bert: Path, corpus: Path | str, *extra: str | Path) -> 
             "--no-bf16", "-q", *extra]  # fmt: skip
 
 
+def _partial_sts12(folder: Path) -> Path:
+    """Issue 16's defect 6: an STS12 folder holding 1 of its 5 subsets."""
+    data = write_sts_dir(folder / "d")
+    for path in (data / "STS12").glob("STS.*.txt"):
+        if "MSRpar" not in path.name:
+            path.unlink()
+    return data
+
+
 def _busy_output(folder: Path) -> Path:
     (folder / "out").mkdir()
     (folder / "out" / "notes.txt").write_text("mine")
@@ -121,6 +130,11 @@ CASES: dict[str, tuple[Case, str, int]] = {
     "evaluate: unknown task": (
         lambda f, b, e: ["evaluate", "-m", e, "--data", write_sts_dir(f / "d"), "-t", "sts99", "-q"],
         "sts99",
+        1,
+    ),
+    "evaluate: STS12 with 1 of its 5 subsets": (
+        lambda f, b, e: ["evaluate", "-m", e, "--data", _partial_sts12(f), "-t", "sts12", "-q"],
+        "missing 4 of the 5 subsets",
         1,
     ),
     "similarity: one sentence": (lambda f, b, e: ["similarity", "-m", e, "only one", "-q"], "at least two", 2),

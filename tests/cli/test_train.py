@@ -97,6 +97,7 @@ def test_ctrl_c_leaves_a_usable_checkpoint_and_resume_finishes(
     assert result.exit_code == 130, result.output
     assert "Traceback" not in result.output
     assert "checkpoint-2" in result.output and "--resume" in result.output
+    assert result.output.count("interrupted") == 1  # issue 16, defect 14: reported once (it was twice)
     assert not (output / "results.json").exists()
     monkeypatch.setattr(SentenceTransformerTrainer, "training_step", original)
     assert_ok(invoke(*args, "--save-steps", "1", "--resume", "-q"))

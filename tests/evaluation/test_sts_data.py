@@ -87,6 +87,19 @@ SICK_TRIAL = [
 ]
 
 
+# This module's toy layout has fewer subsets per year than SentEval; the fixture below declares them as the years'
+# subsets (read_sts_year refuses a year folder without all of its subsets: test_defect_06 uses SentEval's own list).
+TOY_SUBSETS = {"sts12": tuple(STS12_FILES), **{year.lower(): tuple(subsets) for year, subsets in OTHER_YEARS.items()}}
+
+
+@pytest.fixture(autouse=True)
+def toy_subsets(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("slow"):  # the real data directory: SentEval's own subsets
+        return
+    for year, subsets in TOY_SUBSETS.items():
+        monkeypatch.setitem(SENTEVAL_SUBSETS, year, subsets)
+
+
 def write_senteval_dir(root: Path) -> Path:
     """Write a tiny SentEval-style directory in the real formats and return it."""
     years = {"STS12": STS12_FILES, **OTHER_YEARS}
@@ -256,3 +269,13 @@ def test_real_directory_matches_senteval() -> None:
     assert len(data["sts16"]["postediting"]) == 244
     dev = load_sts_tasks(REAL_DATA, mode="dev")
     assert len(dev["stsb"]["dev"]) == 1500 and len(dev["sickr"]["dev"]) == 500
+
+
+def test_defect_06_a_year_folder_without_all_its_subsets_is_an_error_naming_them(
+    senteval_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.undo()  # SentEval's real subsets: the toy STS12 folder holds 2 of its 5
+    with pytest.raises(FileNotFoundError, match="missing 3 of the 5 subsets") as info:
+        read_sts_year(senteval_dir / "STS12")
+    for name in ("STS.gs.MSRvid.txt", "STS.gs.SMTeuroparl.txt", "STS.gs.surprise.SMTnews.txt"):
+        assert name in str(info.value)

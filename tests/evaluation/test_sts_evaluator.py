@@ -13,7 +13,7 @@ import pytest
 import torch
 from scipy.stats import pearsonr, spearmanr
 from sentence_transformers import SentenceTransformer
-from test_sts_data import REAL_DATA, write_senteval_dir
+from test_sts_data import REAL_DATA, toy_subsets, write_senteval_dir  # noqa: F401 (toy_subsets: an autouse fixture)
 from torch import Tensor
 
 from simcse_st import DropoutContrastiveLoss, UnlabeledSentenceLoader
