@@ -218,8 +218,8 @@ def _train(
     decode_errors: DecodeErrors,
     show_progress_bar: bool,
 ) -> dict[str, Any]:
-    if is_main_process() and output_dir.is_dir():
-        prepare_output_dir(output_dir, overwrite, resume)  # fail fast on a non-empty directory, before any work
+    if is_main_process():  # fail fast on a non-empty directory, before any work; under torchrun the main one only
+        prepare_output_dir(output_dir, overwrite, resume)
 
     set_seed(config.seed)  # every random init below (the loss's heads, missing encoder weights) follows the seed
     dataset = _load_corpus(corpus, config, decode_errors)
@@ -234,8 +234,6 @@ def _train(
         enable_fast_dropout(st_model)
     loss = build_loss(st_model, config)
 
-    if is_main_process():  # under torchrun, only the main process prepares it
-        prepare_output_dir(output_dir, overwrite, resume)
     use_bf16 = resolve_bf16(config.bf16, st_model.device)
     args = training_arguments(config, output_dir, st_model, evaluator, use_bf16, show_progress_bar)
     trainer = SentenceTransformerTrainer(
@@ -251,7 +249,7 @@ def _train(
     )
     extra = (LOSS_STATE_FILE,) if loss_only_state(loss) else ()
     checkpoint = newest_complete_checkpoint(output_dir / CHECKPOINTS, extra) if resume else None
-    if resume and checkpoint is None:
+    if resume and checkpoint is None and last_checkpoint(output_dir) is None:  # (incomplete ones: warned about)
         logger.warning(f"resume: no checkpoint in {args.output_dir}; starting from scratch.")
     if checkpoint is not None:
         LossStateCallback.restore(loss, checkpoint)
