@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from simcse_st.ablation.ablation_run import AblationRun
+from simcse_st.modules.names import PROMPTBERT_POSITIVE_TEMPLATE, PROMPTBERT_TEMPLATE
 
 _row = AblationRun.of
 BASELINE = _row("unsup. SimCSE")
@@ -34,6 +35,41 @@ def _batch_runs(base_lr: float = 3e-5) -> tuple[AblationRun, ...]:
         runs.append(_row(f"batch {batch}, lr {lr:.2g}", batch_size=batch, learning_rate=lr))
     return tuple(runs)
 
+
+_PROMPT = {"prompt_template": PROMPTBERT_TEMPLATE, "positive_template": PROMPTBERT_POSITIVE_TEMPLATE}
+
+
+def _method_runs(**start: object) -> tuple[AblationRun, ...]:
+    """The follow-up methods, each alone and by its parts (docs/methods.md), from one starting point; every row uses
+    the measured speed-ups (length-grouped batches, fast dropout), which change no method."""
+    fast = {"batching": "length", "fast_dropout": True, **start}
+    rows = {
+        "SimCSE": {},
+        "ESimCSE (repetition 0.32 + queue 160)": {"repetition_rate": 0.32, "queue_size": 160},
+        "ESimCSE part: repetition 0.32": {"repetition_rate": 0.32},
+        "ESimCSE part: momentum queue 160": {"queue_size": 160},
+        "SimCSE++ (off-dropout + DCL 0.1)": {"off_dropout_negatives": True, "dcl_weight": 0.1},
+        "SimCSE++ part: off-dropout negatives": {"off_dropout_negatives": True},
+        "SimCSE++ part: DCL 0.1": {"dcl_weight": 0.1},
+        "SSCL (2 intermediate layers)": {"intermediate_layers": 2},
+        "SSCL, 1 intermediate layer (the paper)": {"intermediate_layers": 1},
+        # PromptBERT's embedding is the [MASK] state whatever the starting pooler ([CLS] + MLP in training, as its
+        # code's --mlp_only_train): the same run in both studies.
+        "PromptBERT (two templates, denoising)": {**_PROMPT, "pooling": "cls"},
+        "PromptBERT part: one template, denoising": {"prompt_template": PROMPTBERT_TEMPLATE, "pooling": "cls"},
+        "PromptBERT part: two templates, no denoising": {**_PROMPT, "pooling": "cls", "prompt_denoising": False},
+    }
+    return tuple(_row(label, **{**fast, **changes}) for label, changes in rows.items())
+
+
+# The follow-up papers' 7-task STS test averages (unsupervised BERT-base), not STS-B dev: for the docs' side-by-side.
+METHOD_PAPER_AVERAGES = {
+    "SimCSE": 76.25,
+    "ESimCSE (repetition 0.32 + queue 160)": 78.27,
+    "SimCSE++ (off-dropout + DCL 0.1)": 78.05,
+    "SSCL (2 intermediate layers)": 77.90,
+    "PromptBERT (two templates, denoising)": 78.54,
+}
 
 STUDIES: dict[str, Study] = {
     "table1": Study(
@@ -110,5 +146,9 @@ STUDIES: dict[str, Study] = {
             _row("fast dropout (16-bit masks)", fast_dropout=True),
             _row("fast dropout + length-grouped (train_simcse's defaults)", batching="length", fast_dropout=True),
         ),
+    ),
+    "methods": Study("methods", "Follow-up methods from [CLS] (the paper's pooler, MLP in training)", _method_runs()),
+    "methods_mean": Study(
+        "methods_mean", "Follow-up methods from the checkpoint's own mean pooling", _method_runs(pooling="mean")
     ),
 }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterable
 from typing import Any
 
@@ -10,10 +11,18 @@ from sentence_transformers.base.losses.gradcache import CachedLossMixin, RandCon
 from sentence_transformers.base.losses.merged_forward import embed_columns, merge_feature_batches
 from sentence_transformers.sentence_transformer.model import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Dense
-from sentence_transformers.util import all_gather_with_grad, cos_sim, get_rank
+from sentence_transformers.util import all_gather, all_gather_with_grad, cos_sim, get_rank
 from torch import Tensor, nn
 
+from simcse_st.losses.contrastive_logits import contrastive_logits
+from simcse_st.losses.dimension_contrastive import dimension_contrastive_loss
+from simcse_st.losses.method_settings import MethodSettings, _BatchState
 from simcse_st.losses.mlm_auxiliary import MLMAuxiliary
+from simcse_st.losses.momentum_queue import MomentumQueue
+from simcse_st.losses.token_repetition import repeat_tokens
+from simcse_st.losses.view_encoding import dropout_off, encode_views, intermediate_embeddings
+from simcse_st.modules.build import max_positions
+from simcse_st.modules.prompt_transformer import prompt_module
 from simcse_st.modules.simcse_pooling import SimCSEPooling, make_mlp_head
 
 logger = logging.getLogger(__name__)
@@ -44,6 +53,14 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         mlm_weight: float = 0.0,
         mlm_probability: float = 0.15,
         same_dropout_mask: bool = False,
+        repetition_rate: float = 0.0,
+        queue_size: int = 0,
+        momentum: float = 0.995,
+        off_dropout_negatives: bool = False,
+        dcl_weight: float = 0.0,
+        dcl_temperature: float = 5.0,
+        intermediate_layers: int = 0,
+        positive_template: str | None = None,
     ) -> None:
         """
         The SimCSE objective (Gao, Yao & Chen, 2021): InfoNCE over cosine similarities with in-batch negatives.
@@ -89,6 +106,26 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
                 encoded by two forward passes that replay the same RNG state, so they get the same dropout masks
                 (and are identical); the masks still change from step to step. Rates are set with
                 :func:`simcse_st.modules.set_dropout`.
+            repetition_rate: ESimCSE (Wu et al., 2022): the positive view repeats up to this share of its subword
+                tokens (:func:`~simcse_st.losses.token_repetition.repeat_token_list`), drawn afresh for every batch
+                from Python's ``random`` state; ESimCSE uses 0.32. ``0`` (default) = off.
+            queue_size: ESimCSE's momentum contrast: a :class:`~simcse_st.losses.MomentumQueue` of this many
+                embeddings of earlier batches by an EMA copy of the model (dropout off), extra negatives of every
+                anchor; ESimCSE uses 160. ``0`` (default) = off.
+            momentum: The EMA momentum of that copy (ESimCSE: 0.995).
+            off_dropout_negatives: SimCSE++ (Xu et al., 2023): a third forward pass encodes the batch with dropout
+                off, with gradients; the negatives of anchor ``i`` are ``s(z0_i, z0_j)``, ``j ≠ i``, its positive stays
+                ``s(z1_i, z2_i)`` (:func:`~simcse_st.losses.contrastive_logits.contrastive_logits`).
+            dcl_weight: SimCSE++'s dimension-wise contrastive regulariser
+                (:func:`~simcse_st.losses.dimension_contrastive.dimension_contrastive_loss`) on the two dropout views,
+                with this weight (SimCSE++: 0.1); returned as its own ``"dcl"`` entry. ``0`` (default) = off.
+            dcl_temperature: Its temperature (SimCSE++: 5).
+            intermediate_layers: SSCL (Chen et al., 2023): the embeddings of this many layers just below the last
+                (pooled by the model's own pooler from the same forward pass), of both views of every sentence, are
+                extra negatives; SSCL's code uses 2 (layers 11 and 10 of BERT-base), its paper 1. ``0`` = off.
+            positive_template: PromptBERT (Jiang et al., 2022): the positive view is the sentence in this second
+                template (the model's :class:`~simcse_st.modules.PromptTransformer` holds the first). ``None`` = the
+                same template for both views.
 
         References:
             - SimCSE: Simple Contrastive Learning of Sentence Embeddings: https://arxiv.org/abs/2104.08821
@@ -159,6 +196,28 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         self.mlm_probability = float(mlm_probability)
         self.mlm = MLMAuxiliary(model, mlm_probability) if self.mlm_weight > 0 else None
         self.same_dropout_mask = bool(same_dropout_mask)
+        self.methods = MethodSettings.checked(
+            model,
+            repetition_rate=repetition_rate,
+            queue_size=queue_size,
+            momentum=momentum,
+            off_dropout_negatives=off_dropout_negatives,
+            dcl_weight=dcl_weight,
+            dcl_temperature=dcl_temperature,
+            intermediate_layers=intermediate_layers,
+            positive_template=positive_template,
+        )
+        if self.methods.active and (mini_batch_size is not None or same_dropout_mask):
+            raise ValueError(
+                f"{', '.join(self.methods.active)} cannot be combined with mini_batch_size (GradCache) or "
+                "same_dropout_mask: their extra passes and per-batch state are not replayed mini-batch by mini-batch."
+            )
+        self.momentum_queue = MomentumQueue(model, queue_size, momentum) if queue_size > 0 else None
+        self._batch: _BatchState | None = None
+        tokenizer = getattr(model, "tokenizer", None)
+        self._pad_token_id = int(getattr(tokenizer, "pad_token_id", None) or 0)
+        self._special_ids = frozenset(getattr(tokenizer, "all_special_ids", ()) or ())
+        self._max_positions = max_positions(model) if repetition_rate > 0 else None
 
     @staticmethod
     def _build_mlp(model: SentenceTransformer) -> nn.Module:
@@ -195,6 +254,13 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
                 self._check_dropout()
                 features = [features[0], features[0]]  # two views: each column gets its own dropout draws
             return self.forward_cached(features, labels)
+        if self.methods.active:
+            if len(features) != 1:
+                raise ValueError(
+                    f"{', '.join(self.methods.active)} apply to the one-column (unsupervised) mode only; got "
+                    f"{len(features)} columns."
+                )
+            return self._forward_methods(features[0])
         if len(features) == 1:
             embeddings = self.embed_two_views(features[0])
         elif self.same_dropout_mask:
@@ -207,6 +273,83 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
             return loss
         columns = [features[0], features[0]] if len(features) == 1 else features  # SimCSE masks every view
         return {"contrastive": loss, "mlm": self.mlm_weight * self.mlm(self.model, columns)}
+
+    def _forward_methods(self, features: dict[str, Tensor]) -> Tensor | dict[str, Tensor]:
+        """Unsupervised SimCSE with the follow-up methods (ESimCSE, SimCSE++, SSCL, PromptBERT's two templates).
+
+        The per-batch state (the positive view's draw, the EMA step, the momentum embeddings, the queue as it was
+        before this batch) is made once per batch: a wrapper that calls this loss several times on the same batch
+        (``MatryoshkaLoss``, once per dimension) reuses it, and the queue never holds the batch's own sentences.
+        """
+        batch_size = self._check_batch(features)
+        self._check_dropout()
+        state = self._batch_state(features)
+        methods = self.methods
+        z1, z2, output = encode_views(
+            self.model, features, state.positives, self._pad_token_id, keep_hidden=methods.intermediate_layers > 0
+        )  # (N, D) each
+        device_type = z1.device.type
+        with torch.autocast(device_type=device_type, enabled=False):
+            head = self.mlp if self.mlp is not None else nn.Identity()
+            z1, z2 = head(z1.float()), head(z2.float())
+            dimension = z1.size(-1)  # smaller than D under MatryoshkaLoss
+            extras = []
+            if methods.intermediate_layers:
+                layers = intermediate_embeddings(self.model, output, methods.intermediate_layers)
+                extras += [head(layer.float())[..., :dimension] for layer in layers]  # each (2N, D)
+            if state.queue is not None:
+                extras.append(state.queue[..., :dimension])  # (K, D), no gradient
+            off_dropout = None
+            if methods.off_dropout_negatives:
+                with dropout_off(self.model):
+                    z0 = self.model(dict(features))["sentence_embedding"]  # (N, D)
+                z0 = head(z0.float())
+                off_dropout = (z0, all_gather_with_grad(z0) if self.gather_across_devices else z0)
+            positives = all_gather_with_grad(z2) if self.gather_across_devices else z2  # (W·N, D)
+            offset = get_rank() * batch_size if self.gather_across_devices else 0
+            if positives.size(0) < 2:
+                raise ValueError("SimCSE needs at least 2 sentences per batch: the others are the negatives.")
+            logits = contrastive_logits(z1, positives, offset, self.temperature, off_dropout, extras)
+            targets = torch.arange(offset, offset + batch_size, device=z1.device)
+            losses = {"contrastive": F.cross_entropy(logits, targets)}
+            if methods.dcl_weight > 0:
+                losses["dcl"] = methods.dcl_weight * dimension_contrastive_loss(z1, z2, methods.dcl_temperature)
+        if state.momentum is not None and self.momentum_queue is not None and not state.enqueued:
+            self.momentum_queue.enqueue(state.momentum)  # after the loss: this batch is a negative of the next ones
+            state.enqueued = True
+        if self.mlm is not None:
+            losses["mlm"] = self.mlm_weight * self.mlm(self.model, [features, features])
+        return losses["contrastive"] if len(losses) == 1 else losses
+
+    def _batch_state(self, features: dict[str, Tensor]) -> _BatchState:
+        """The state of this batch, made on its first call (see :meth:`_forward_methods`)."""
+        if self._batch is not None and self._batch.input_ids is features["input_ids"]:
+            return self._batch
+        positives = features
+        if self.methods.positive_template is not None:
+            positives = prompt_module(self.model).retemplate(positives, self.methods.positive_template)
+        if self.methods.repetition_rate > 0:
+            positives = repeat_tokens(
+                positives,
+                self.methods.repetition_rate,
+                random,  # type: ignore[arg-type]  # the global state: seeded by set_seed, saved in checkpoints
+                self._special_ids,
+                self._pad_token_id,
+                self._max_positions,
+            )
+        queue = momentum = None
+        if self.momentum_queue is not None:
+            queue = self.momentum_queue.negatives.clone()  # (≤K, D): before this batch is added
+            if self.model.training:  # an evaluation pass must not move the EMA or fill the queue
+                self.momentum_queue.update(self.model)
+                momentum = self.momentum_queue.encode(features)  # (N, D)
+                if self.mlp is not None:
+                    with torch.no_grad():
+                        momentum = self.mlp(momentum)
+                if self.gather_across_devices:
+                    momentum = all_gather(momentum)  # (W·N, D): every process holds the same queue
+        self._batch = _BatchState(features["input_ids"], positives, queue, momentum)
+        return self._batch
 
     def _check_batch(self, features: dict[str, Tensor]) -> int:
         batch_size = _get_batch_size(features)
@@ -333,6 +476,7 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
             config.update(mlm_weight=self.mlm_weight, mlm_probability=self.mlm_probability)
         if self.same_dropout_mask:
             config["same_dropout_mask"] = True
+        config.update(self.methods.config_dict())
         return config
 
     @property

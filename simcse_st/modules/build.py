@@ -11,6 +11,7 @@ from torch import nn
 from simcse_st.inference.model_loading import load_model
 from simcse_st.modules.dropout import set_dropout
 from simcse_st.modules.names import HIDDEN_STATE_POOLERS, POOLERS, PoolerName
+from simcse_st.modules.prompt_transformer import PROMPTBERT_TEMPLATE, PromptTransformer
 from simcse_st.modules.simcse_pooling import SimCSEPooling, make_mlp_head
 
 
@@ -128,6 +129,48 @@ def build_simcse_model(
     return model
 
 
+def build_prompt_model(
+    model_name_or_path: str,
+    template: str = PROMPTBERT_TEMPLATE,
+    denoise: bool = True,
+    max_seq_length: int = 32,
+    device: str | None = None,
+    dropout: float | None = None,
+    mlp: bool = False,
+) -> SentenceTransformer:
+    """PromptBERT's encoder: a :class:`~simcse_st.modules.PromptTransformer` over the encoder of
+    ``model_name_or_path`` (its pooling is dropped), and with ``mlp`` SimCSE's ``Tanh(Linear)`` head after it (saved,
+    used at inference). ``max_seq_length`` limits the sentence; the template's tokens come on top.
+
+    A saved model reloads with ``SentenceTransformer(path, trust_remote_code=True)`` (see the class).
+
+    Example:
+        ::
+
+            from simcse_st.modules import build_prompt_model
+
+            model = build_prompt_model("bert-base-uncased")
+            model.encode(["A man is playing a guitar."])  # the [MASK] state of 'This sentence of "..." means [MASK] .'
+    """
+    if max_seq_length < 1:
+        raise ValueError(f"max_seq_length must be >= 1, got {max_seq_length}.")
+    transformer = load_model(model_name_or_path, device=device)[0]
+    if not isinstance(transformer, Transformer):
+        raise ValueError(
+            f"{model_name_or_path!r}: the first module is a {type(transformer).__name__}, not a Transformer encoder."
+        )
+    transformer.max_seq_length = max_seq_length
+    transformer.model.config.output_hidden_states = False
+    modules: list[Module] = [PromptTransformer.from_transformer(transformer, template, denoise)]
+    if mlp:
+        initializer_range = float(getattr(transformer.model.config, "initializer_range", 0.02))
+        modules += builtin_pooling_modules(transformer.get_embedding_dimension(), 1, "cls", initializer_range)[1:]
+    model = SentenceTransformer(modules=modules, device=device)
+    if dropout is not None:
+        set_dropout(model, dropout)
+    return model
+
+
 def reinitialize_encoder(model: SentenceTransformer, seed: int) -> SentenceTransformer:
     """Replace the encoder's weights with a fresh initialisation of the same architecture (the model's own init
     scheme, drawn after ``torch.manual_seed(seed)``); the tokenizer and the pooling stay. For the ``init="random"``
@@ -137,3 +180,17 @@ def reinitialize_encoder(model: SentenceTransformer, seed: int) -> SentenceTrans
     fresh = type(encoder)(encoder.config)
     encoder.load_state_dict(fresh.state_dict())
     return model
+
+
+def max_positions(model: SentenceTransformer) -> int | None:
+    """The most tokens the encoder takes (its position embeddings, the tokenizer's limit; RoBERTa's positions start
+    after the padding index); ``None`` when neither is known."""
+    encoder_config = getattr(getattr(model[0], "auto_model", None), "config", None)
+    limits = [
+        getattr(encoder_config, "max_position_embeddings", None),
+        getattr(model.tokenizer, "model_max_length", None),
+    ]
+    usable = [int(limit) for limit in limits if isinstance(limit, int) and 0 < limit < 1_000_000]
+    if getattr(encoder_config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") and usable:
+        usable[0] -= 2
+    return min(usable) if usable else None

@@ -15,3 +15,8 @@ HIDDEN_STATE_POOLERS: tuple[str, ...] = ("avg_top2", "avg_first_last")
 # What a training run accepts: the poolers plus ``mean``, sentence-transformers' name for ``avg``.
 PoolingName = Literal["cls", "cls_before_pooler", "avg", "avg_top2", "avg_first_last", "mean"]
 POOLINGS: tuple[str, ...] = get_args(PoolingName)
+
+# PromptBERT's unsupervised BERT templates (its run.sh, "unsup-bert"): the anchor's (also the inference one) and the
+# positive's. [X] is the sentence, [MASK] the position whose state is the embedding.
+PROMPTBERT_TEMPLATE = 'This sentence of "[X]" means [MASK] .'
+PROMPTBERT_POSITIVE_TEMPLATE = 'This sentence : "[X]" means [MASK] .'

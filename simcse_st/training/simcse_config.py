@@ -130,6 +130,69 @@ class SimCSEConfig:
             "help": "Start from the pretrained encoder, or the same architecture randomly initialised (seeded)."
         },
     )
+    # --- the follow-up methods (docs/methods.md): each off by default, each combinable unless refused below -----
+    repetition_rate: float = field(
+        default=0.0,
+        metadata={
+            "help": "ESimCSE word repetition: the positive view repeats up to this share of its subword tokens, drawn "
+            "afresh every step (ESimCSE: 0.32); 0 = off."
+        },
+    )
+    queue_size: int = field(
+        default=0,
+        metadata={
+            "help": "ESimCSE momentum contrast: a queue of this many momentum-encoder embeddings of earlier batches "
+            "as extra negatives (ESimCSE: 160); 0 = off."
+        },
+    )
+    momentum: float = field(
+        default=0.995,
+        metadata={"help": "EMA momentum of the encoder copy that fills the queue (ESimCSE: 0.995)."},
+    )
+    off_dropout_negatives: bool = field(
+        default=False,
+        metadata={
+            "help": "SimCSE++: the negatives are the sentences encoded with dropout off (a third forward pass, with "
+            "gradients); the positive stays the pair of dropout views."
+        },
+    )
+    dcl_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "SimCSE++: weight λ of the dimension-wise contrastive regulariser (SimCSE++: 0.1); 0 = off."
+        },
+    )
+    dcl_temperature: float = field(
+        default=5.0, metadata={"help": "SimCSE++: temperature of the dimension-wise contrastive loss (SimCSE++: 5)."}
+    )
+    intermediate_layers: int = field(
+        default=0,
+        metadata={
+            "help": "SSCL: the embeddings of this many layers just below the last, of every sentence of the batch, "
+            "are extra negatives (SSCL's code: 2); 0 = off."
+        },
+    )
+    prompt_template: str | None = field(
+        default=None,
+        metadata={
+            "help": "PromptBERT: encode each sentence inside this template, the [MASK] state as its embedding, e.g. "
+            "'This sentence of \"[X]\" means [MASK] .' (saved with the model); None = off."
+        },
+    )
+    positive_template: str | None = field(
+        default=None,
+        metadata={
+            "help": "PromptBERT: the positive view's template, e.g. 'This sentence : \"[X]\" means [MASK] .'; None = "
+            "the prompt_template for both views."
+        },
+    )
+    prompt_denoising: bool = field(
+        default=True,
+        metadata={
+            "help": "PromptBERT template denoising: subtract the template's own [MASK] state (in training and when "
+            "encoding)."
+        },
+    )
     # --- optimisation ------------------------------------------------------------------------------------------
     epochs: float = field(default=1.0, metadata={"help": "Training epochs (paper: 1 over wiki1m)."})
     max_steps: int | None = field(default=None, metadata={"help": "Stop after this many steps (overrides epochs)."})
@@ -214,6 +277,19 @@ class SimCSEConfig:
         if self.mlp_in_loss:
             return "cls_before_pooler"
         return self.pooling  # type: ignore[return-value]
+
+    @property
+    def active_methods(self) -> list[str]:
+        """The follow-up methods' fields that are switched on, in declaration order (empty: plain SimCSE)."""
+        switched = {
+            "repetition_rate": self.repetition_rate > 0,
+            "queue_size": self.queue_size > 0,
+            "off_dropout_negatives": self.off_dropout_negatives,
+            "dcl_weight": self.dcl_weight > 0,
+            "intermediate_layers": self.intermediate_layers > 0,
+            "prompt_template": self.prompt_template is not None,
+        }
+        return [name for name, on in switched.items() if on]
 
     @property
     def effective_save_steps(self) -> int:
@@ -371,8 +447,55 @@ def _combinations(config: SimCSEConfig) -> None:
             config.mini_batch_size,
             "GradCache cannot be combined with mlm_weight > 0 or same_dropout_mask",
         )
+    _method_combinations(config)
+    if config.positive_template is not None and config.prompt_template is None:
+        raise _invalid("positive_template", config.positive_template, "it needs a prompt_template for the anchor")
     if config.pooling != "cls" and config.mlp_only_train:
         raise _invalid("mlp_only_train", True, f"it applies to pooling='cls' only (pooling={config.pooling!r})")
+
+
+def _method_combinations(config: SimCSEConfig) -> None:
+    """The follow-up methods change unsupervised SimCSE's one-column batches; these combinations are refused."""
+    active = config.active_methods
+    if not active:
+        return
+    name = active[0]
+    value = getattr(config, name)
+    if config.supervised:
+        raise _invalid(name, value, "the follow-up methods are unsupervised; supervised=True")
+    if config.augmentation is not None:
+        raise _invalid(name, value, "it builds its own positive view; it cannot be combined with augmentation")
+    if config.mini_batch_size is not None:
+        raise _invalid(name, value, "GradCache (mini_batch_size) cannot replay its extra passes and per-batch state")
+    if config.same_dropout_mask:
+        raise _invalid(name, value, "it cannot be combined with same_dropout_mask")
+    if config.prompt_template is not None:
+        _prompt_combinations(config)
+    if config.intermediate_layers and config.pooling in ("avg_top2", "avg_first_last"):
+        raise _invalid(
+            "intermediate_layers",
+            config.intermediate_layers,
+            f"SSCL pools a layer like the last one; pooling={config.pooling!r} already mixes layers",
+        )
+
+
+def _prompt_combinations(config: SimCSEConfig) -> None:
+    for template in (config.prompt_template, config.positive_template):
+        if template is not None and (template.count("[X]") != 1 or template.count("[MASK]") != 1):
+            raise _invalid("prompt_template", template, "a template needs one [X] and one [MASK] after it")
+    if config.pooling not in ("cls", "cls_before_pooler"):
+        raise _invalid(
+            "pooling",
+            config.pooling,
+            "with prompt_template the embedding is the [MASK] state: pooling cls (the MLP in training, PromptBERT's "
+            "setting) or cls_before_pooler (no MLP)",
+        )
+    if config.repetition_rate > 0:
+        raise _invalid("repetition_rate", config.repetition_rate, "it would repeat template tokens (prompt_template)")
+    if config.intermediate_layers:
+        raise _invalid(
+            "intermediate_layers", config.intermediate_layers, "SSCL pools [CLS]/mean, not PromptBERT's [MASK]"
+        )
 
 
 _CHECKS: tuple[Callable[[SimCSEConfig], None], ...] = (
@@ -389,6 +512,16 @@ _CHECKS: tuple[Callable[[SimCSEConfig], None], ...] = (
     _number("augmentation_ratio", 0.0, 1.0, low_open=True, optional=True),
     _string("fill_model"),
     _choice("init", INITS),
+    _number("repetition_rate", 0.0, 1.0),
+    _int("queue_size", 0),
+    _number("momentum", 0.0, 1.0),
+    _bool("off_dropout_negatives"),
+    _number("dcl_weight", 0.0),
+    _number("dcl_temperature", 0.0, low_open=True),
+    _int("intermediate_layers", 0),
+    _string("prompt_template"),
+    _string("positive_template"),
+    _bool("prompt_denoising"),
     _number("epochs", 0.0, low_open=True),
     _int("max_steps", 1, optional=True),
     _int("batch_size", 2),

@@ -33,9 +33,10 @@ from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSample
 from simcse_st.data.names import DecodeErrors
 from simcse_st.data.reading import load_pairs, load_sentences
 from simcse_st.losses import DropoutContrastiveLoss
-from simcse_st.modules.build import build_simcse_model, reinitialize_encoder
+from simcse_st.modules.build import build_prompt_model, build_simcse_model, max_positions, reinitialize_encoder
 from simcse_st.modules.dropout import set_dropout
 from simcse_st.modules.fast_dropout_attention import enable_fast_dropout
+from simcse_st.modules.prompt_transformer import prompt_module
 from simcse_st.training.checkpoint_check import newest_complete_checkpoint
 from simcse_st.training.distributed import is_main_process, world_size
 from simcse_st.training.final_save import is_disk_full, save_final
@@ -61,9 +62,20 @@ def build_model(model_name_or_path: str, config: SimCSEConfig, device: str | Non
         OSError: The model is neither a local folder nor reachable on the Hugging Face hub; the message says how to
             pass a local model.
     """
-    model = build_simcse_model(
-        model_name_or_path, config.saved_pooler, config.max_seq_length, device=device, dropout=config.dropout
-    )
+    if config.prompt_template is not None:
+        model = build_prompt_model(
+            model_name_or_path,
+            config.prompt_template,
+            config.prompt_denoising,
+            config.max_seq_length,
+            device=device,
+            dropout=config.dropout,
+            mlp=config.saved_pooler == "cls",
+        )
+    else:
+        model = build_simcse_model(
+            model_name_or_path, config.saved_pooler, config.max_seq_length, device=device, dropout=config.dropout
+        )
     if config.init == "random":
         reinitialize_encoder(model, config.seed)
     return model
@@ -83,6 +95,14 @@ def build_loss(model: SentenceTransformer, config: SimCSEConfig) -> DropoutContr
         mlm_weight=config.mlm_weight,
         mlm_probability=config.mlm_probability,
         same_dropout_mask=config.same_dropout_mask,
+        repetition_rate=config.repetition_rate,
+        queue_size=config.queue_size,
+        momentum=config.momentum,
+        off_dropout_negatives=config.off_dropout_negatives,
+        dcl_weight=config.dcl_weight,
+        dcl_temperature=config.dcl_temperature,
+        intermediate_layers=config.intermediate_layers,
+        positive_template=config.positive_template,
     )
 
 
@@ -332,6 +352,13 @@ def _prepare_model(model: str | SentenceTransformer | None, config: SimCSEConfig
         name = DEFAULT_MODEL if model is None else os.fspath(model)
         return build_model(name, config), name
     model.max_seq_length = config.max_seq_length
+    if config.prompt_template is not None:
+        prompt = prompt_module(model)  # a ready model must already be PromptBERT's; its own template is kept
+        if prompt.template != config.prompt_template:
+            raise ValueError(
+                f"prompt_template={config.prompt_template!r} is invalid: the model's PromptTransformer uses "
+                f"{prompt.template!r}."
+            )
     if config.dropout is not None:
         set_dropout(model, config.dropout)  # how the Table 3 ablation sets p on its ready models
     return model, model_source(model)
@@ -347,17 +374,10 @@ def model_source(model: SentenceTransformer) -> str:
 
 def _check_max_seq_length(model: SentenceTransformer, config: SimCSEConfig) -> None:
     """Refuse a ``max_seq_length`` beyond the encoder's position embeddings before any work (it would fail mid-run)."""
-    encoder_config = getattr(getattr(model[0], "auto_model", None), "config", None)
-    limits = [
-        getattr(encoder_config, "max_position_embeddings", None),
-        getattr(model.tokenizer, "model_max_length", None),
-    ]
-    usable = [int(limit) for limit in limits if isinstance(limit, int) and 0 < limit < 1_000_000]
-    if getattr(encoder_config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") and usable:
-        usable[0] -= 2  # RoBERTa's positions start after the padding index
-    if usable and config.max_seq_length > min(usable):
+    limit = max_positions(model)
+    if limit is not None and config.max_seq_length > limit:
         raise ValueError(
-            f"max_seq_length={config.max_seq_length} is invalid: the model has {min(usable)} positions at most."
+            f"max_seq_length={config.max_seq_length} is invalid: the model has {limit} positions at most."
         )
 
 
