@@ -130,6 +130,10 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         References:
             - SimCSE: Simple Contrastive Learning of Sentence Embeddings: https://arxiv.org/abs/2104.08821
             - Reference implementation: https://github.com/princeton-nlp/SimCSE
+            - ESimCSE (Wu et al., COLING 2022): https://arxiv.org/abs/2109.04380, code ``caskcsg/sentemb``
+            - SimCSE++ (Xu et al., EMNLP 2023): https://arxiv.org/abs/2305.13192, code ``Jiahao004/SimCSE-plus-plus``
+            - SSCL (Chen et al., ACL 2023): https://arxiv.org/abs/2305.06154, code ``nuochenpku/SSCL``
+            - PromptBERT (Jiang et al., EMNLP 2022): https://arxiv.org/abs/2201.04337, code ``kongds/Prompt-BERT``
 
         Requirements:
             1. Unsupervised: single sentences. Use a batch sampler without duplicates (duplicates are false
@@ -155,6 +159,13 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
               which runs two forward passes and tokenizes every sentence twice; the one-column mode here does one.
             - The noise is the encoder's own dropout. On CPU, :func:`simcse_st.enable_fast_dropout` (what
               :func:`simcse_st.train_simcse` applies by default) draws the same Bernoulli masks ~3× cheaper.
+            - The follow-up methods (docs/methods.md) change the one-column mode only and combine: ESimCSE's
+              ``repetition_rate`` changes the positive view and ``queue_size`` adds negatives; SimCSE++'s
+              ``off_dropout_negatives`` replaces the in-batch negatives and ``dcl_weight`` adds a ``"dcl"`` term;
+              SSCL's ``intermediate_layers`` adds negatives from the same forward pass; PromptBERT's
+              ``positive_template`` (with a :class:`~simcse_st.modules.PromptTransformer` model) changes the
+              positive view. With any of them on, ``mini_batch_size`` and ``same_dropout_mask`` are refused, and
+              ``MatryoshkaLoss`` may wrap the loss (the per-batch state is made once per batch).
 
         Example:
             ::

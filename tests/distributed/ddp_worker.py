@@ -64,6 +64,16 @@ def main(bert_dir: str, corpus: str, out: str) -> None:
     config = SimCSEConfig(batch_size=4, max_steps=2)
     results = train_simcse(corpus, f"{out}/model", config, model=make_model(Path(bert_dir)), show_progress_bar=False)
     record["train_simcse_steps"] = [[str(results["global_step"])]]
+    import simcse_st.training.train as train_module
+
+    losses = []
+    build_loss = train_module.build_loss
+    train_module.build_loss = lambda *args: losses.append(build_loss(*args)) or losses[-1]
+    methods = SimCSEConfig(batch_size=4, max_steps=2, queue_size=32, off_dropout_negatives=True, repetition_rate=0.3)
+    train_simcse(corpus, f"{out}/methods", methods, model=make_model(Path(bert_dir)), show_progress_bar=False)
+    train_module.build_loss = build_loss
+    record["methods_queue"] = losses[0].momentum_queue.negatives.tolist()
+    record["methods_gather"] = [[str(losses[0].gather_across_devices)]]
     Path(f"{out}/rank{rank}.json").write_text(json.dumps(record))
 
 

@@ -53,6 +53,10 @@ def test_torchrun_two_processes_shard_train_and_save_once(
         assert set(seen) == corpus, path
 
     assert [record["train_simcse_steps"] for record in ranks] == [[["2"]], [["2"]]]
+    # ESimCSE's queue under gathering: every step enqueues both processes' 4 momentum embeddings, the same on each
+    assert [record["methods_gather"] for record in ranks] == [[["True"]], [["True"]]]
+    queues = [record["methods_queue"] for record in ranks]
+    assert len(queues[0]) == 16 and queues[0] == queues[1]
     saved = tmp_path / "model"
     assert sorted(p.name for p in saved.rglob("modules.json") if "checkpoints" not in p.parts) == ["modules.json"]
     assert json.loads((saved / "results.json").read_text())["world_size"] == 2

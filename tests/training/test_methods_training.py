@@ -88,3 +88,34 @@ def test_a_resumed_run_continues_with_the_same_queue_and_draws(
 def test_refused_combinations_name_the_field(changes: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SimCSEConfig(**changes)
+
+
+def test_model_fit_trains_with_the_methods(tiny_model: SentenceTransformer, corpus_file: Path) -> None:
+    from simcse_st import DropoutContrastiveLoss, UnlabeledSentenceLoader
+
+    loss = DropoutContrastiveLoss(tiny_model, repetition_rate=0.32, queue_size=8, off_dropout_negatives=True)
+    before = {name: p.clone() for name, p in tiny_model.named_parameters()}
+    loader = UnlabeledSentenceLoader(str(corpus_file), batch_size=4)
+    tiny_model.fit(train_objectives=[(loader, loss)], epochs=1, warmup_steps=0, show_progress_bar=False)
+    assert int(loss.momentum_queue.filled) == 8
+    assert any(not torch.equal(p, before[name]) for name, p in tiny_model.named_parameters())
+
+
+def test_the_cli_offers_every_method_field(tiny_bert_dir: Path, corpus_file: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from simcse_st.cli.app import app
+
+    runner = CliRunner()
+    help_text = runner.invoke(app, ["train", "--help"], terminal_width=200).output
+    for flag in ("--repetition-rate", "--queue-size", "--momentum", "--off-dropout-negatives", "--dcl-weight",
+                 "--dcl-temperature", "--intermediate-layers", "--prompt-template", "--positive-template",
+                 "--prompt-denoising"):  # fmt: skip
+        assert flag in help_text, flag
+    out = tmp_path / "cli"
+    args = ["train", str(corpus_file), "--model", str(tiny_bert_dir), "-b", "4", "--max-steps", "2", "--no-bf16"]
+    done = runner.invoke(app, [*args, "--queue-size", "8", "--dcl-weight", "0.1", "--output", str(out), "--quiet"])
+    assert done.exit_code == 0, done.output
+    assert SimCSEConfig.from_json(out / "results.json").queue_size == 8
+    refused = runner.invoke(app, [*args, "--queue-size", "8", "--mini-batch-size", "2", "--output", str(tmp_path / "x")])
+    assert refused.exit_code != 0 and "--queue-size" in refused.output and "GradCache" in refused.output
