@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -31,6 +32,9 @@ def load_model(model_name_or_path: str | os.PathLike[str], device: str | None = 
     """Load a SentenceTransformer as saved (modules, pooling and max_seq_length unchanged).
 
     A plain Hugging Face model folder (``config.json`` + weights) loads with mean pooling, as in sentence-transformers.
+    A local folder whose modules are all sentence-transformers' or this package's own (e.g. PromptBERT's
+    :class:`~simcse_st.modules.PromptTransformer`) loads with ``trust_remote_code=True``: the classes it names are
+    installed code, nothing is downloaded. Any other module class still needs sentence-transformers' own consent.
 
     Args:
         model_name_or_path: A sentence-transformers or Hugging Face model folder, or a hub id.
@@ -53,7 +57,7 @@ def load_model(model_name_or_path: str | os.PathLike[str], device: str | None = 
         if not path.is_dir():
             raise NotADirectoryError(f"Could not load model {name!r}: it is a file, not a model folder.")
         try:
-            return SentenceTransformer(str(path), device=device)
+            return SentenceTransformer(str(path), device=device, trust_remote_code=_only_known_modules(path))
         except (OSError, ValueError) as error:
             detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
             raise OSError(f"Could not load model {name!r}: {NOT_A_MODEL_HINT} ({detail}).") from error
@@ -63,6 +67,18 @@ def load_model(model_name_or_path: str | os.PathLike[str], device: str | None = 
         return SentenceTransformer(name, device=device)
     except (OSError, ValueError) as error:  # ValueError: HFValidationError for a malformed repo id
         raise OSError(f"Could not load model {name!r}: {OFFLINE_HINT}.") from error
+
+
+def _only_known_modules(path: Path) -> bool:
+    """Whether ``path/modules.json`` names only classes of sentence-transformers or simcse_st (and at least one
+    simcse_st class: otherwise nothing needs trusting)."""
+    try:
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        types = [str(module["type"]) for module in modules]
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+    known = all(name.startswith(("sentence_transformers.", "simcse_st.")) for name in types)
+    return known and any(name.startswith("simcse_st.") for name in types)
 
 
 def offline_minilm_path() -> str:

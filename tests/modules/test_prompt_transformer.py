@@ -120,3 +120,17 @@ def test_two_template_loss_trains_the_encoder(prompt_model: SentenceTransformer)
 def test_positive_template_needs_a_prompt_model(tiny_model: SentenceTransformer) -> None:
     with pytest.raises(ValueError, match="PromptTransformer"):
         DropoutContrastiveLoss(tiny_model, positive_template=PROMPTBERT_POSITIVE_TEMPLATE)
+
+
+def test_load_model_trusts_only_this_packages_own_modules(prompt_model: SentenceTransformer, tmp_path) -> None:
+    import json
+
+    from simcse_st.inference.model_loading import load_model
+
+    prompt_model.save(str(tmp_path / "prompt"))
+    assert isinstance(load_model(tmp_path / "prompt", device="cpu")[0], PromptTransformer)
+    modules = json.loads((tmp_path / "prompt" / "modules.json").read_text())
+    modules[0]["type"] = "somebody_else.Module"
+    (tmp_path / "prompt" / "modules.json").write_text(json.dumps(modules))
+    with pytest.raises(OSError, match="not part of Sentence Transformers"):
+        load_model(tmp_path / "prompt", device="cpu")
