@@ -61,15 +61,8 @@ class MethodSettings:
     @property
     def active(self) -> list[str]:
         """The names of the settings that are switched on (empty: plain SimCSE)."""
-        on = {
-            "repetition_rate": self.repetition_rate > 0,
-            "queue_size": self.queue_size > 0,
-            "off_dropout_negatives": self.off_dropout_negatives,
-            "dcl_weight": self.dcl_weight > 0,
-            "intermediate_layers": self.intermediate_layers > 0,
-            "positive_template": self.positive_template is not None,
-        }
-        return [name for name, value in on.items() if value]
+        names = ("repetition_rate", "queue_size", "off_dropout_negatives", "dcl_weight", "intermediate_layers")
+        return [name for name in (*names, "positive_template") if getattr(self, name)]  # 0 / False / None = off
 
     def config_dict(self) -> dict[str, Any]:
         """The switched-on settings and their companions, for ``get_config_dict``."""

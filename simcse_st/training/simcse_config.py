@@ -281,15 +281,8 @@ class SimCSEConfig:
     @property
     def active_methods(self) -> list[str]:
         """The follow-up methods' fields that are switched on, in declaration order (empty: plain SimCSE)."""
-        switched = {
-            "repetition_rate": self.repetition_rate > 0,
-            "queue_size": self.queue_size > 0,
-            "off_dropout_negatives": self.off_dropout_negatives,
-            "dcl_weight": self.dcl_weight > 0,
-            "intermediate_layers": self.intermediate_layers > 0,
-            "prompt_template": self.prompt_template is not None,
-        }
-        return [name for name, on in switched.items() if on]
+        names = ("repetition_rate", "queue_size", "off_dropout_negatives", "dcl_weight", "intermediate_layers")
+        return [name for name in (*names, "prompt_template") if getattr(self, name)]  # 0 / False / None = off
 
     @property
     def effective_save_steps(self) -> int:
