@@ -53,6 +53,12 @@ def _method_runs(**start: object) -> tuple[AblationRun, ...]:
         "SimCSE++ part: DCL 0.1": {"dcl_weight": 0.1},
         "SSCL (2 intermediate layers)": {"intermediate_layers": 2},
         "SSCL, 1 intermediate layer (the paper)": {"intermediate_layers": 1},
+        # Chosen after the seed-42 [CLS] rows of the parts (docs/methods.md): the two that scored above SimCSE.
+        "Combination: queue 160 + off-dropout + DCL 0.1": {
+            "queue_size": 160,
+            "off_dropout_negatives": True,
+            "dcl_weight": 0.1,
+        },
         # PromptBERT's embedding is the [MASK] state whatever the starting pooler ([CLS] + MLP in training, as its
         # code's --mlp_only_train): the same run in both studies.
         "PromptBERT (two templates, denoising)": {**_PROMPT, "pooling": "cls"},
