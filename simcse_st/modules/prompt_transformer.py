@@ -119,8 +119,8 @@ class PromptTransformer(Transformer):
         tokenizer = self.tokenizer
         rows = []
         for text in inputs:
-            ids = tokenizer.encode((prompt or "") + text, add_special_tokens=False)
-            rows.append(self._wrap(ids[:limit] if limit else ids, self.template))
+            ids = tokenizer((prompt or "") + text, add_special_tokens=False, truncation=bool(limit), max_length=limit)
+            rows.append(self._wrap(ids["input_ids"], self.template))  # the sentence is cut before it is wrapped
         return self._batch(rows)
 
     def _sentence_ids(self, row: list[int]) -> tuple[list[int], str]:
