@@ -69,7 +69,7 @@ def _train_one(
     if config.augmentation == "mlm" and config.fill_model is None:
         raise RuntimeError("needs a masked language model for the replacements (fill_model=NAME)")
     model = build_model(model_name, config)
-    cache_key = (config.init, config.saved_pooler, config.seed)
+    cache_key = initial_key(config)
     if cache_key not in initial_cache:  # the untrained model, step 0 of the curves
         initial_cache[cache_key] = _metrics(evaluator(model.eval()))
     results = train_simcse(
@@ -100,6 +100,12 @@ def _train_one(
         "train_seconds": results["train_seconds"],
         "train_loss": results["train_loss"],
     }
+
+
+def initial_key(config: SimCSEConfig) -> tuple[Any, ...]:
+    """What the untrained model of a run depends on: runs with equal keys share one evaluation before training."""
+    prompt = (config.prompt_template, config.prompt_denoising) if config.prompt_template is not None else None
+    return (config.init, config.saved_pooler, prompt, config.seed)
 
 
 def run_ablation(

@@ -127,3 +127,18 @@ def test_bad_arguments_are_errors(setup: dict[str, Path]) -> None:
         _run(setup, setup["root"] / "bad", ["table3"], max_steps=None)
     with pytest.raises(FileNotFoundError):
         run_ablation(setup["root"] / "missing.txt", setup["root"] / "bad", str(setup["bert"]), ["table3"])
+
+
+def test_runs_share_the_untrained_evaluation_only_when_they_build_the_same_model() -> None:
+    from dataclasses import replace
+
+    from simcse_st.ablation.runner import initial_key
+    from simcse_st.modules import PROMPTBERT_POSITIVE_TEMPLATE, PROMPTBERT_TEMPLATE
+    from simcse_st.training.presets import ABLATION_BASELINE
+
+    base = ABLATION_BASELINE
+    assert initial_key(base) == initial_key(replace(base, queue_size=160, dropout=0.0))
+    prompt = replace(base, prompt_template=PROMPTBERT_TEMPLATE)
+    assert initial_key(prompt) != initial_key(base)
+    assert initial_key(prompt) == initial_key(replace(prompt, positive_template=PROMPTBERT_POSITIVE_TEMPLATE))
+    assert initial_key(prompt) != initial_key(replace(prompt, prompt_denoising=False))
