@@ -43,25 +43,25 @@ def _method_runs(**start: object) -> tuple[AblationRun, ...]:
     """The follow-up methods, each alone and by its parts (docs/methods.md), from one starting point; every row uses
     the measured speed-ups (length-grouped batches, fast dropout), which change no method."""
     fast = {"batching": "length", "fast_dropout": True, **start}
-    rows = {
+    rows = {  # the methods first, then their parts (runs go in this order)
         "SimCSE": {},
-        "ESimCSE (repetition 0.32 + queue 160)": {"repetition_rate": 0.32, "queue_size": 160},
-        "ESimCSE part: repetition 0.32": {"repetition_rate": 0.32},
-        "ESimCSE part: momentum queue 160": {"queue_size": 160},
-        "SimCSE++ (off-dropout + DCL 0.1)": {"off_dropout_negatives": True, "dcl_weight": 0.1},
-        "SimCSE++ part: off-dropout negatives": {"off_dropout_negatives": True},
-        "SimCSE++ part: DCL 0.1": {"dcl_weight": 0.1},
-        "SSCL (2 intermediate layers)": {"intermediate_layers": 2},
-        "SSCL, 1 intermediate layer (the paper)": {"intermediate_layers": 1},
-        # Chosen after the seed-42 [CLS] rows of the parts (docs/methods.md): the two that scored above SimCSE.
+        # Chosen after the seed-42 [CLS] rows: the parts that scored above SimCSE there (queue, off-dropout, DCL).
         "Combination: queue 160 + off-dropout + DCL 0.1": {
             "queue_size": 160,
             "off_dropout_negatives": True,
             "dcl_weight": 0.1,
         },
+        "ESimCSE (repetition 0.32 + queue 160)": {"repetition_rate": 0.32, "queue_size": 160},
+        "SimCSE++ (off-dropout + DCL 0.1)": {"off_dropout_negatives": True, "dcl_weight": 0.1},
+        "SSCL (2 intermediate layers)": {"intermediate_layers": 2},
         # PromptBERT's embedding is the [MASK] state whatever the starting pooler ([CLS] + MLP in training, as its
         # code's --mlp_only_train): the same run in both studies.
         "PromptBERT (two templates, denoising)": {**_PROMPT, "pooling": "cls"},
+        "ESimCSE part: repetition 0.32": {"repetition_rate": 0.32},
+        "ESimCSE part: momentum queue 160": {"queue_size": 160},
+        "SimCSE++ part: off-dropout negatives": {"off_dropout_negatives": True},
+        "SimCSE++ part: DCL 0.1": {"dcl_weight": 0.1},
+        "SSCL, 1 intermediate layer (the paper)": {"intermediate_layers": 1},
         "PromptBERT part: one template, denoising": {"prompt_template": PROMPTBERT_TEMPLATE, "pooling": "cls"},
         "PromptBERT part: two templates, no denoising": {**_PROMPT, "pooling": "cls", "prompt_denoising": False},
     }
