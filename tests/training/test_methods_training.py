@@ -117,5 +117,5 @@ def test_the_cli_offers_every_method_field(tiny_bert_dir: Path, corpus_file: Pat
     done = runner.invoke(app, [*args, "--queue-size", "8", "--dcl-weight", "0.1", "--output", str(out), "--quiet"])
     assert done.exit_code == 0, done.output
     assert SimCSEConfig.from_json(out / "results.json").queue_size == 8
-    refused = runner.invoke(app, [*args, "--queue-size", "8", "--mini-batch-size", "2", "--output", str(tmp_path / "x")])
+    refused = runner.invoke(app, [*args, "--queue-size", "8", "--mini-batch-size", "2", "-o", str(tmp_path / "x")])
     assert refused.exit_code != 0 and "--queue-size" in refused.output and "GradCache" in refused.output
