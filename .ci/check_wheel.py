@@ -4,6 +4,7 @@ the installed package must hold every module, and every command must start."""
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import pkgutil
 import subprocess
 import sys
@@ -16,10 +17,12 @@ assert "site-packages" in location.parts, f"simcse_st is imported from {location
 modules = sorted(module.name for module in pkgutil.walk_packages(simcse_st.__path__, "simcse_st."))
 for name in modules:
     importlib.import_module(name)
-for package in ("ablation", "cli", "data", "evaluation", "inference", "losses", "modules", "training"):
+for package in ("ablation", "cli", "data", "evaluation", "inference", "losses", "modules", "search", "training"):
     assert f"simcse_st.{package}" in modules, f"the wheel has no simcse_st.{package}"
 script = Path(sys.executable).with_name("simcse-st")
-commands = ["train", "encode", "evaluate", "similarity", "quickstart", "ablate"]
+page = importlib.resources.files("simcse_st.search").joinpath("search_page.html")
+assert page.is_file() and "<html" in page.read_text("utf-8").lower(), "the wheel has no search page"
+commands = ["train", "encode", "evaluate", "similarity", "quickstart", "ablate", "index", "search", "serve"]
 for arguments in (["--version"], ["--help"], *([command, "--help"] for command in commands)):
     done = subprocess.run([str(script), *arguments], capture_output=True, text=True)
     assert done.returncode == 0, (arguments, done.stdout, done.stderr)

@@ -9,6 +9,7 @@ from simcse_st.cli.ablate import ablate
 from simcse_st.cli.encode import encode
 from simcse_st.cli.evaluate import evaluate
 from simcse_st.cli.quickstart import quickstart
+from simcse_st.cli.search import index, search, serve
 from simcse_st.cli.similarity import similarity
 from simcse_st.cli.train import train
 
@@ -26,6 +27,9 @@ app.command("evaluate", no_args_is_help=True)(evaluate)
 app.command("similarity", no_args_is_help=True)(similarity)
 app.command("quickstart")(quickstart)
 app.command("ablate", no_args_is_help=True)(ablate)
+app.command("index", no_args_is_help=True)(index)
+app.command("search", no_args_is_help=True)(search)
+app.command("serve", no_args_is_help=True)(serve)
 
 
 def _version(value: bool) -> None:

@@ -1,6 +1,6 @@
-"""Command-line options generated from :class:`simcse_st.training.SimCSEConfig`: one option per field, its type,
-default and help read from the field, so that a setting is declared once (in the config) and every command that
-takes settings offers it the same way.
+"""Command-line options generated from a config dataclass (:class:`simcse_st.training.SimCSEConfig`,
+:class:`simcse_st.search.IndexConfig`): one option per field, its type, default and help read from the field, so that
+a setting is declared once (in the config) and every command that takes settings offers it the same way.
 
 The only CLI-specific facts are here: the spelling of a few flags (``--lr``, ``-b``, ``--gather/--no-gather``,
 ``--fast-dropout/--native-dropout``).
@@ -13,11 +13,9 @@ import types
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import fields, replace
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import typer
-
-from simcse_st.training.simcse_config import SimCSEConfig
 
 # Flag spellings that are not "--field-name" (booleans: "--field-name/--no-field-name").
 FLAGS: dict[str, tuple[str, ...]] = {
@@ -26,7 +24,9 @@ FLAGS: dict[str, tuple[str, ...]] = {
     "gather_across_devices": ("--gather/--no-gather",),
     "fast_dropout": ("--fast-dropout/--native-dropout",),
 }
+Config = TypeVar("Config")
 HELP_PANEL = "Training settings (SimCSEConfig)"
+PANELS = {"SimCSEConfig": HELP_PANEL, "IndexConfig": "Index settings (IndexConfig)"}
 _GIVEN = ("COMMANDLINE", "ENVIRONMENT")  # click's ParameterSource names (typer may vendor its own click)
 
 
@@ -41,18 +41,19 @@ def flag_declarations(name: str, annotation: Any) -> tuple[str, ...]:
     return (f"{flag}/--no-{flag[2:]}",) if is_bool else (flag,)
 
 
-def config_parameters(defaults: SimCSEConfig, include: Iterable[str] | None = None) -> list[inspect.Parameter]:
-    """Keyword-only typer parameters for the config fields (all, or those in ``include``), defaulting to ``defaults``
-    (the plain config, a preset or the ablation baseline)."""
-    hints = typing.get_type_hints(SimCSEConfig, include_extras=True)
+def config_parameters(defaults: Any, include: Iterable[str] | None = None) -> list[inspect.Parameter]:
+    """Keyword-only typer parameters for the fields of the config dataclass ``defaults`` (all, or those in
+    ``include``), defaulting to its values (the plain config, a preset or the ablation baseline)."""
+    hints = typing.get_type_hints(type(defaults), include_extras=True)
     wanted = None if include is None else set(include)
+    panel = PANELS.get(type(defaults).__name__, f"Settings ({type(defaults).__name__})")
     parameters = []
-    for item in fields(SimCSEConfig):
+    for item in fields(type(defaults)):
         if wanted is not None and item.name not in wanted:
             continue
         annotation = hints[item.name]
         option = typer.Option(
-            *flag_declarations(item.name, annotation), help=item.metadata["help"], rich_help_panel=HELP_PANEL
+            *flag_declarations(item.name, annotation), help=item.metadata["help"], rich_help_panel=panel
         )
         parameters.append(
             inspect.Parameter(
@@ -66,7 +67,7 @@ def config_parameters(defaults: SimCSEConfig, include: Iterable[str] | None = No
 
 
 def with_config_options(
-    defaults: SimCSEConfig, include: Iterable[str] | None = None
+    defaults: Any, include: Iterable[str] | None = None
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a typer command one option per config field: the command takes ``**settings`` and receives them there.
 
@@ -99,6 +100,6 @@ def given_settings(ctx: typer.Context, settings: dict[str, Any]) -> dict[str, An
     return given
 
 
-def config_from_options(ctx: typer.Context, settings: dict[str, Any], base: SimCSEConfig) -> SimCSEConfig:
+def config_from_options(ctx: typer.Context, settings: dict[str, Any], base: Config) -> Config:
     """``base`` (a preset or a ``--config`` file) with the options given on the command line applied over it."""
     return replace(base, **given_settings(ctx, settings))

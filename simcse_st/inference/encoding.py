@@ -127,7 +127,7 @@ def encode_file(
         raise ValueError("The output file must not be the input file.")
 
     counts: Counter = Counter()
-    total = sum(1 for _ in _iter_rows(input_path, column, decode_errors, blank_lines, counts))
+    total = sum(1 for _ in iter_rows(input_path, column, decode_errors, blank_lines, counts))
     if counts["undecodable"]:
         logger.warning(
             f"{input_path}: skipping {counts['undecodable']} lines that are not valid UTF-8; "
@@ -154,7 +154,7 @@ def encode_file(
             open(partial, "wb") as handle,
             tqdm(total=total, unit=" rows", desc="Encoding", disable=not show_progress_bar) as bar,
         ):
-            rows = _iter_rows(input_path, column, decode_errors, blank_lines, Counter())
+            rows = iter_rows(input_path, column, decode_errors, blank_lines, Counter())
             for texts in _chunks(rows, chunk_size):
                 embeddings = st_model.encode(
                     texts,
@@ -186,7 +186,7 @@ def encode_file(
     return written
 
 
-def _iter_rows(
+def iter_rows(
     path: Path, column: str | None, errors: DecodeErrors, blank_lines: BlankLines, counts: Counter
 ) -> Iterator[str]:
     """Every row's text in file order (no dedup, no stripping, no dropping), checking blanks and columns.

@@ -19,7 +19,9 @@ def _command_names() -> list[str]:
 
 
 def test_the_commands_are_registered() -> None:
-    assert set(_command_names()) == {"train", "encode", "evaluate", "similarity", "quickstart", "ablate"}
+    assert set(_command_names()) == {
+        *("train", "encode", "evaluate", "similarity", "quickstart", "ablate", "index", "search", "serve")
+    }
 
 
 def test_every_command_has_help_with_an_example() -> None:
@@ -118,6 +120,8 @@ LIBRARY_CALLS = {
     "similarity": "simcse_st.inference.similarity.pairwise_similarity",
     "quickstart": "simcse_st.training.quickstart.run_quickstart",
     "ablate": "simcse_st.ablation.runner.run_ablation",
+    "index": "simcse_st.search.build_index.build_index",
+    "serve": "simcse_st.search.index_server.serve_index",
 }
 
 

@@ -182,10 +182,10 @@ def test_defect_01_encode_refuses_to_write_fewer_rows_than_input_lines(
 
     source = tmp_path / "in.tsv"
     source.write_text("text\n" + "".join(f'"row {i}\n' for i in range(20)))  # opening quotes: TSV reads them as is
-    original = encoding._iter_rows
-    monkeypatch.setattr(encoding, "_iter_rows", lambda *args: (text for i, text in enumerate(original(*args)) if i))
+    original = encoding.iter_rows
+    monkeypatch.setattr(encoding, "iter_rows", lambda *args: (text for i, text in enumerate(original(*args)) if i))
     with pytest.raises(ValueError, match=r"21 lines but 19 rows \+ 1 header"):
         encode_file(source, tmp_path / "out.npy", str(encoder_dir), show_progress_bar=False)
     assert not (tmp_path / "out.npy").exists()
-    monkeypatch.setattr(encoding, "_iter_rows", original)
+    monkeypatch.setattr(encoding, "iter_rows", original)
     assert encode_file(source, tmp_path / "out.npy", str(encoder_dir), show_progress_bar=False) == 20
