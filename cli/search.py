@@ -135,7 +135,5 @@ def serve(
         from simcse_st.search import EmbeddingIndex
         from simcse_st.search.index_server import serve_index
 
-        loaded = EmbeddingIndex.load(directory, model=model)
-        loaded.model  # noqa: B018 -- load and check the query model now, not on the first request
-        typer.echo(f"Serving {len(loaded)} sentences at http://{host}:{port}/ (Ctrl-C stops).")
-        serve_index(loaded, host=host, port=port, max_top_k=max_top_k)
+        # serve_index logs the address it listens on (an info line: hidden by --quiet) and blocks until Ctrl-C.
+        serve_index(EmbeddingIndex.load(directory, model=model), host=host, port=port, max_top_k=max_top_k)

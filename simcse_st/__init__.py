@@ -62,13 +62,19 @@ _EXPORTS: dict[str, str] = {
     "encode_file": "simcse_st.inference",
     "load_model": "simcse_st.inference",
     "pairwise_similarity": "simcse_st.inference",
+    "EmbeddingIndex": "simcse_st.search",
+    "IndexConfig": "simcse_st.search",
+    "SearchHit": "simcse_st.search",
 }
 
 __all__ = [
     "DATA_ENV_VAR",
     "DropoutContrastiveLoss",
+    "EmbeddingIndex",
+    "IndexConfig",
     "LengthGroupedBatchSampler",
     "STSEvaluator",
+    "SearchHit",
     "SimCSEConfig",
     "TransferEvaluator",
     "UnlabeledSentenceLoader",
@@ -118,6 +124,7 @@ if TYPE_CHECKING:
     from simcse_st.inference import encode_file, load_model, pairwise_similarity
     from simcse_st.losses import DropoutContrastiveLoss
     from simcse_st.modules import build_simcse_model, enable_fast_dropout, set_dropout
+    from simcse_st.search import EmbeddingIndex, IndexConfig, SearchHit
     from simcse_st.training import SimCSEConfig, run_quickstart, train_simcse
 
 __getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)
