@@ -152,7 +152,7 @@ class EmbeddingIndex:
         """
         config = config or IndexConfig()
         sentences = list(sentences)
-        embeddings = np.asarray(embeddings, dtype=np.float32)
+        embeddings = np.asarray(embeddings)  # [n, d]; float32 chunks are made as they are added
         info = _describe(model, _model_name(model))
         if embeddings.shape != (len(sentences), info["dimension"]):
             raise ValueError(
@@ -164,17 +164,16 @@ class EmbeddingIndex:
         blank = next((row for row, text in enumerate(sentences) if not str(text).strip()), None)
         if blank is not None:
             raise ValueError(f"sentences[{blank}] is blank; an index holds sentences only.")
-        embeddings = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
         settings = _settings(config, info["dimension"], len(sentences))
         workdir = Path(tempfile.mkdtemp(prefix="simcse-st-index-"))
         store = new_store(config.kind, config.precision, settings, workdir)
         if config.kind == "ivf":
             sample = _training_rows(config.seed, len(sentences), settings["train_size"])
-            store.train(embeddings[sample])  # type: ignore[union-attr]
+            store.train(_unit(embeddings[sample]))  # type: ignore[union-attr]
         index = cls(config, settings, info, store, TextStore(workdir), GrowableRows(1, np.int64), 0, workdir, model)
         store.reserve(len(sentences))
-        for start in range(0, len(sentences), 10_000):
-            store.add(embeddings[start : start + 10_000])
+        for start in range(0, len(sentences), 10_000):  # normalised a chunk at a time: no second full copy
+            store.add(_unit(embeddings[start : start + 10_000]))
             index._texts.add(sentences[start : start + 10_000])
         index._ids.append(np.arange(len(sentences), dtype=np.int64)[:, None])
         index._next_id = len(sentences)
@@ -282,7 +281,7 @@ class EmbeddingIndex:
             raise ValueError(f"query embeddings of shape {queries.shape}; the index holds {self.dimension}-d ones.")
         if len(queries) == 0 or len(self) == 0:
             return [[] for _ in range(len(queries))]
-        queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        queries = _unit(queries)
         if self.config.precision == "float32":
             scores, rows = self._store.search(queries, top_k)
         else:
@@ -466,6 +465,12 @@ def _settings(config: IndexConfig, dimension: int, rows: int) -> dict[str, Any]:
 def _training_rows(seed: int, rows: int, size: int) -> np.ndarray:
     """The positions (sorted) of the IVF training sample: drawn at random, not the first rows (often one topic)."""
     return np.sort(np.random.default_rng(seed).choice(rows, size=size, replace=False))
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    """``rows`` [n, d] scaled to unit L2 norm (a zero row stays zero), float32."""
+    rows = np.asarray(rows, dtype=np.float32)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
 def _check_sizes(batch_size: int, chunk_size: int) -> None:

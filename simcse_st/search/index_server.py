@@ -80,7 +80,7 @@ class IndexServer(ThreadingHTTPServer):
         self.page = page
         self.search_lock = threading.Lock()  # one search at a time: the query model's tokenizer is not thread-safe
         self.loopback = _is_loopback(address[0])
-        super().__init__(address, IndexRequestHandler)
+        super().__init__(address, _IndexRequestHandler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection that failed outside the handler's own error handling (e.g. the client went away)."""
@@ -98,7 +98,7 @@ class _IndexServer6(IndexServer):
     address_family = socket.AF_INET6
 
 
-class IndexRequestHandler(BaseHTTPRequestHandler):
+class _IndexRequestHandler(BaseHTTPRequestHandler):
     """Answers one connection of an :class:`IndexServer`: the page, ``/api/search`` and ``/api/info``."""
 
     server: IndexServer
