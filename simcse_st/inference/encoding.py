@@ -8,9 +8,9 @@ import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, TypeVar
 
 import numpy as np
 from sentence_transformers import SentenceTransformer
@@ -21,6 +21,7 @@ from simcse_st.inference.model_loading import load_model
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 OutputFormat = Literal["npy", "jsonl", "csv"]
 BlankLines = Literal["error", "keep"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("npy", "jsonl", "csv")
@@ -155,7 +156,7 @@ def encode_file(
             tqdm(total=total, unit=" rows", desc="Encoding", disable=not show_progress_bar) as bar,
         ):
             rows = iter_rows(input_path, column, decode_errors, blank_lines, Counter())
-            for texts in _chunks(rows, chunk_size):
+            for texts in chunks(rows, chunk_size):
                 embeddings = st_model.encode(
                     texts,
                     batch_size=batch_size,
@@ -265,9 +266,10 @@ def _delimited_texts(
             yield line, row[index]
 
 
-def _chunks(texts: Iterator[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for text in texts:
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in consecutive lists of ``size`` (the last one shorter), streaming."""
+    chunk: list[T] = []
+    for text in items:
         chunk.append(text)
         if len(chunk) == size:
             yield chunk

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, overload
@@ -19,6 +19,7 @@ from sentence_transformers import SentenceTransformer
 from tqdm.auto import tqdm
 
 import simcse_st
+from simcse_st.inference.encoding import chunks
 from simcse_st.inference.model_loading import load_model
 from simcse_st.search.growable_rows import GrowableRows
 from simcse_st.search.index_config import IndexConfig
@@ -213,7 +214,7 @@ class EmbeddingIndex:
         self._ids.reserve(len(self) + source.kept)
         added = 0
         with tqdm(total=source.kept, unit=" sentences", desc="Indexing", disable=not show_progress_bar) as bar:
-            for chunk in _chunks(iter(source), chunk_size):
+            for chunk in chunks(source, chunk_size):
                 rows, texts = zip(*chunk, strict=True)
                 embeddings = self._encode(list(texts), batch_size, False)
                 self._store.add(embeddings)
@@ -483,17 +484,6 @@ def _check_search(top_k: int, threshold: float | None) -> None:
         raise ValueError(f"top_k={top_k!r} is invalid: give a whole number >= 1.")
     if threshold is not None and not (isinstance(threshold, (int, float)) and -1.0 <= threshold <= 1.0):
         raise ValueError(f"threshold={threshold!r} is invalid: a cosine similarity between -1 and 1, or None.")
-
-
-def _chunks(rows: Iterable[tuple[int, str]], size: int) -> Iterable[list[tuple[int, str]]]:
-    chunk: list[tuple[int, str]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _dimension(model: SentenceTransformer) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import SENTENCES, build_tiny_bert, make_model
+from conftest import SENTENCES, build_tiny_bert, make_model, serving
 
 from simcse_st.search import EmbeddingIndex, SearchHit, index_server
 from simcse_st.search.index_server import make_server, serve_index
@@ -98,14 +98,8 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> EmbeddingIndex:
 @pytest.fixture(scope="module")
 def base(index: EmbeddingIndex) -> Iterator[str]:
     """``http://127.0.0.1:PORT`` of a server over ``index``, serving in a thread for the module's tests."""
-    server = make_server(index, port=0, max_top_k=20, max_query_chars=200)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with serving(make_server(index, port=0, max_top_k=20, max_query_chars=200)) as url:
+        yield url
 
 
 def assert_still_serving(base: str, index: EmbeddingIndex) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from conftest import SENTENCES, build_tiny_bert, make_model
+from conftest import SENTENCES, build_tiny_bert, make_model, serving
 
 from simcse_st.search import EmbeddingIndex, SearchHit
 from simcse_st.search.index_server import make_server
@@ -50,14 +49,8 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> EmbeddingIndex:
 
 @pytest.fixture(scope="module")
 def base(index: EmbeddingIndex) -> Iterator[str]:
-    server = make_server(index, port=0, max_top_k=20)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with serving(make_server(index, port=0, max_top_k=20)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
