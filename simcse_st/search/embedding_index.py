@@ -434,13 +434,14 @@ class EmbeddingIndex:
         """Bytes of vectors held in memory (int8: 1/4 of float32, binary: 1/32; their float32 rows stay on disk)."""
         return self._store.nbytes
 
-    def with_config(self, **changes: Any) -> EmbeddingIndex:
-        """The same index with search-time settings changed (``ef_search``, ``nprobe``, ``rescore_multiplier``)."""
+    def tune(self, **changes: Any) -> EmbeddingIndex:
+        """Change the search-time settings in place (``ef_search``, ``nprobe``, ``rescore_multiplier``: recall
+        against speed, no rebuild) and return the index; :meth:`save` records them."""
         allowed = {"ef_search", "nprobe", "rescore_multiplier"}
         if set(changes) - allowed:
             unknown = sorted(set(changes) - allowed)
             raise ValueError(f"only {sorted(allowed)} can change after building; got {unknown}.")
-        self.config = replace(self.config, **changes)
+        self.config = replace(self.config, **changes)  # validated by IndexConfig
         self._settings |= changes
         if hasattr(self._store, "settings"):
             self._store.settings = self._settings  # type: ignore[union-attr]

@@ -213,3 +213,16 @@ def test_faiss_kinds_need_float32() -> None:
         IndexConfig(kind="annoy")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="nprobe=0"):
         IndexConfig(nprobe=0)
+
+
+def test_tune_changes_the_search_time_settings_only(model: SentenceTransformer) -> None:
+    pytest.importorskip("faiss")
+    index = build(model, "ivf")  # 2 clusters, both probed
+    assert len(index.search(QUERIES[0], top_k=100)) == len(CORPUS)
+    assert index.tune(nprobe=1) is index and index.config.nprobe == 1
+    one_cluster = index.search(QUERIES[0], top_k=100)
+    assert 0 < len(one_cluster) < len(CORPUS)  # only the rows of the nearest cluster
+    with pytest.raises(ValueError, match="can change after building"):
+        index.tune(nlist=4)
+    with pytest.raises(ValueError, match="nprobe=0"):
+        index.tune(nprobe=0)
