@@ -42,6 +42,10 @@ ModelOption = Annotated[
     str, typer.Option("--model", "-m", help="A model folder (sentence-transformers or Hugging Face) or a hub id.")
 ]
 BatchSize = Annotated[int, typer.Option("--batch-size", "-b", help="Encoding batch size.")]
+ColumnOption = Annotated[
+    str | None,
+    typer.Option(help="Text column of a .csv/.tsv or key of a .jsonl (default: the only one, else 'text')."),
+]
 DataDir = Annotated[
     str | None,
     typer.Option(

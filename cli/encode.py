@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 import typer
 
-from simcse_st.cli.common import BatchSize, DecodeErrorsOption, ModelOption, Quiet, cli_errors, setup_logging
+from simcse_st.cli.common import (
+    BatchSize,
+    ColumnOption,
+    DecodeErrorsOption,
+    ModelOption,
+    Quiet,
+    cli_errors,
+    setup_logging,
+)
 
 
 def encode(
@@ -25,10 +33,7 @@ def encode(
         Path,
         typer.Option("--output", "-o", help="Embeddings file; the format follows the suffix: .npy, .jsonl or .csv."),
     ],
-    column: Annotated[
-        str | None,
-        typer.Option(help="Text column of a .csv/.tsv or key of a .jsonl (default: the only one, else 'text')."),
-    ] = None,
+    column: ColumnOption = None,
     batch_size: BatchSize = 64,
     normalize: Annotated[bool, typer.Option(help="L2-normalise the embeddings (dot product = cosine).")] = False,
     chunk_size: Annotated[

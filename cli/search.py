@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from simcse_st.cli.common import BatchSize, ModelOption, Quiet, cli_errors, setup_logging
+from simcse_st.cli.common import BatchSize, ColumnOption, ModelOption, Quiet, cli_errors, setup_logging
 from simcse_st.cli.config_options import config_from_options, with_config_options
 from simcse_st.search.index_config import IndexConfig
 
@@ -30,10 +30,7 @@ def index(
     ],
     model: ModelOption,
     output: Annotated[Path, typer.Option("--output", "-o", help="The index directory to write.")],
-    column: Annotated[
-        str | None,
-        typer.Option(help="Text column of a .csv/.tsv or key of a .jsonl (default: the only one, else 'text')."),
-    ] = None,
+    column: ColumnOption = None,
     batch_size: BatchSize = 64,
     chunk_size: Annotated[
         int, typer.Option(help="Sentences encoded and added at a time; bounds the memory.")
