@@ -8,6 +8,7 @@ import simcse_st
 from simcse_st.cli.ablate import ablate
 from simcse_st.cli.encode import encode
 from simcse_st.cli.evaluate import evaluate
+from simcse_st.cli.export import export
 from simcse_st.cli.quickstart import quickstart
 from simcse_st.cli.search import index, search, serve
 from simcse_st.cli.similarity import similarity
@@ -30,6 +31,7 @@ app.command("ablate", no_args_is_help=True)(ablate)
 app.command("index", no_args_is_help=True)(index)
 app.command("search", no_args_is_help=True)(search)
 app.command("serve", no_args_is_help=True)(serve)
+app.command("export", no_args_is_help=True)(export)
 
 
 def _version(value: bool) -> None:

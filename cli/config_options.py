@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields, replace
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
@@ -26,7 +26,12 @@ FLAGS: dict[str, tuple[str, ...]] = {
 }
 Config = TypeVar("Config")
 HELP_PANEL = "Training settings (SimCSEConfig)"
-PANELS = {"SimCSEConfig": HELP_PANEL, "IndexConfig": "Index settings (IndexConfig)"}
+PANELS = {
+    "SimCSEConfig": HELP_PANEL,
+    "IndexConfig": "Index settings (IndexConfig)",
+    "InferenceConfig": "How the model runs (InferenceConfig)",
+    "ExportConfig": "Export settings (ExportConfig)",
+}
 _GIVEN = ("COMMANDLINE", "ENVIRONMENT")  # click's ParameterSource names (typer may vendor its own click)
 
 
@@ -41,9 +46,12 @@ def flag_declarations(name: str, annotation: Any) -> tuple[str, ...]:
     return (f"{flag}/--no-{flag[2:]}",) if is_bool else (flag,)
 
 
-def config_parameters(defaults: Any, include: Iterable[str] | None = None) -> list[inspect.Parameter]:
+def config_parameters(
+    defaults: Any, include: Iterable[str] | None = None, rename: Mapping[str, str] | None = None
+) -> list[inspect.Parameter]:
     """Keyword-only typer parameters for the fields of the config dataclass ``defaults`` (all, or those in
-    ``include``), defaulting to its values (the plain config, a preset or the ablation baseline)."""
+    ``include``), defaulting to its values (the plain config, a preset or the ablation baseline). ``rename`` gives a
+    field another parameter name (and flag) where two configs of one command share a field name."""
     hints = typing.get_type_hints(type(defaults), include_extras=True)
     wanted = None if include is None else set(include)
     panel = PANELS.get(type(defaults).__name__, f"Settings ({type(defaults).__name__})")
@@ -52,12 +60,11 @@ def config_parameters(defaults: Any, include: Iterable[str] | None = None) -> li
         if wanted is not None and item.name not in wanted:
             continue
         annotation = hints[item.name]
-        option = typer.Option(
-            *flag_declarations(item.name, annotation), help=item.metadata["help"], rich_help_panel=panel
-        )
+        name = (rename or {}).get(item.name, item.name)
+        option = typer.Option(*flag_declarations(name, annotation), help=item.metadata["help"], rich_help_panel=panel)
         parameters.append(
             inspect.Parameter(
-                item.name,
+                name,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=getattr(defaults, item.name),
                 annotation=Annotated[annotation, option],
@@ -67,9 +74,10 @@ def config_parameters(defaults: Any, include: Iterable[str] | None = None) -> li
 
 
 def with_config_options(
-    defaults: Any, include: Iterable[str] | None = None
+    defaults: Any, include: Iterable[str] | None = None, rename: Mapping[str, str] | None = None
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a typer command one option per config field: the command takes ``**settings`` and receives them there.
+    A command can take the options of several configs (one decorator each; ``rename`` a field two of them share).
 
     Example:
         ::
@@ -83,7 +91,7 @@ def with_config_options(
         signature = inspect.signature(command, eval_str=True)
         own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
         command.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=[*own, *config_parameters(defaults, include)]
+            parameters=[*own, *config_parameters(defaults, include, rename)]
         )
         return command
 
@@ -100,6 +108,11 @@ def given_settings(ctx: typer.Context, settings: dict[str, Any]) -> dict[str, An
     return given
 
 
-def config_from_options(ctx: typer.Context, settings: dict[str, Any], base: Config) -> Config:
-    """``base`` (a preset or a ``--config`` file) with the options given on the command line applied over it."""
-    return replace(base, **given_settings(ctx, settings))
+def config_from_options(
+    ctx: typer.Context, settings: dict[str, Any], base: Config, rename: Mapping[str, str] | None = None
+) -> Config:
+    """``base`` (a preset or a ``--config`` file) with those of its options given on the command line applied over
+    it (``settings`` may hold other configs' options too; ``rename`` as given to :func:`with_config_options`)."""
+    given = given_settings(ctx, settings)
+    names = {(rename or {}).get(item.name, item.name): item.name for item in fields(type(base))}
+    return replace(base, **{names[key]: value for key, value in given.items() if key in names})

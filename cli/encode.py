@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
+from simcse_st.backends.inference_config import InferenceConfig
 from simcse_st.cli.common import (
     BatchSize,
     ColumnOption,
@@ -16,8 +17,10 @@ from simcse_st.cli.common import (
     cli_errors,
     setup_logging,
 )
+from simcse_st.cli.config_options import config_from_options, with_config_options
 
 
+@with_config_options(InferenceConfig())
 def encode(
     ctx: typer.Context,
     input_path: Annotated[
@@ -46,6 +49,7 @@ def encode(
     decode_errors: DecodeErrorsOption = "strict",
     overwrite: Annotated[bool, typer.Option(help="Replace --output if it exists.")] = False,
     quiet: Quiet = False,
+    **settings: Any,
 ) -> None:
     """Encode every row of a file into one embedding per row, in input order (no dedup, nothing dropped).
 
@@ -54,6 +58,7 @@ def encode(
     \b
     Example:
       simcse-st encode sentences.txt --model runs/simcse --output embeddings.npy --normalize
+      simcse-st encode sentences.txt --model runs/simcse-onnx --backend onnx --precision int8 -o embeddings.npy
     """
     setup_logging(quiet)
     with cli_errors(ctx):
@@ -71,5 +76,6 @@ def encode(
             decode_errors=decode_errors,
             blank_lines=blank_lines,
             overwrite=overwrite,
+            inference=config_from_options(ctx, settings, InferenceConfig()),
         )
     typer.echo(f"Wrote {rows} embeddings to {output}.")

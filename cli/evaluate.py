@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
+from simcse_st.backends.inference_config import InferenceConfig
 from simcse_st.cli.common import BatchSize, DataDir, ModelOption, Quiet, cli_errors, setup_logging
+from simcse_st.cli.config_options import config_from_options, with_config_options
 
 
+@with_config_options(InferenceConfig())
 def evaluate(
     ctx: typer.Context,
     model: ModelOption,
@@ -38,6 +41,7 @@ def evaluate(
         Path | None, typer.Option("--json", help="Also write the metrics and the table to this file.")
     ] = None,
     quiet: Quiet = False,
+    **settings: Any,
 ) -> None:
     """Evaluate a model on STS (Spearman ×100, SimCSE's Table 1) and, with --tasks transfer, the SentEval tasks.
 
@@ -61,5 +65,6 @@ def evaluate(
             max_seq_length=max_seq_length,
             json_path=json,
             show_progress_bar=not quiet,
+            inference=config_from_options(ctx, settings, InferenceConfig()),
         )
     typer.echo(results["table"])

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from simcse_st.backends.inference_config import InferenceConfig
 from simcse_st.cli.common import BatchSize, ColumnOption, ModelOption, Quiet, cli_errors, setup_logging
 from simcse_st.cli.config_options import config_from_options, with_config_options
 from simcse_st.search.index_config import IndexConfig
@@ -18,7 +19,11 @@ QueryModel = Annotated[
     typer.Option("--model", "-m", help="The query model, if not where the index recorded it (it must be the same)."),
 ]
 
+# `index` takes IndexConfig's precision (how the index stores embeddings) as --precision.
+MODEL_PRECISION = {"precision": "model_precision"}
 
+
+@with_config_options(InferenceConfig(), rename=MODEL_PRECISION)
 @with_config_options(IndexConfig())
 def index(
     ctx: typer.Context,
@@ -64,10 +69,12 @@ def index(
             show_progress_bar=not quiet,
             decode_errors=decode_errors,
             overwrite=overwrite,
+            inference=config_from_options(ctx, settings, InferenceConfig(), rename=MODEL_PRECISION),
         )
     typer.echo(f"Indexed {len(built)} sentences into {output} ({built.config.kind}, {built.config.precision}).")
 
 
+@with_config_options(InferenceConfig())
 def search(
     ctx: typer.Context,
     directory: IndexDir,
@@ -84,6 +91,7 @@ def search(
     ] = False,
     model: QueryModel = None,
     quiet: Quiet = False,
+    **settings: Any,
 ) -> None:
     """Print the indexed sentences most similar to each query, with their cosine similarity and id.
 
@@ -102,7 +110,9 @@ def search(
             raise ValueError("give a query (an argument) or queries=FILE.")
         from simcse_st.search import EmbeddingIndex, format_hits
 
-        results = EmbeddingIndex.load(directory, model=model).search(texts, top_k=top_k, threshold=threshold)
+        results = EmbeddingIndex.load(
+            directory, model=model, inference=config_from_options(ctx, settings, InferenceConfig())
+        ).search(texts, top_k=top_k, threshold=threshold)
     if as_json:
         payload = [
             {"query": q, "hits": [hit.to_dict() for hit in hits]} for q, hits in zip(texts, results, strict=True)
@@ -112,6 +122,7 @@ def search(
         typer.echo(format_hits(texts, results))
 
 
+@with_config_options(InferenceConfig())
 def serve(
     ctx: typer.Context,
     directory: IndexDir,
@@ -120,6 +131,7 @@ def serve(
     max_top_k: Annotated[int, typer.Option(help="The largest top_k a request may ask for.")] = 100,
     model: QueryModel = None,
     quiet: Quiet = False,
+    **settings: Any,
 ) -> None:
     """Serve a search page and a JSON endpoint (/api/search?q=...&top_k=5) over an index.
 
@@ -133,4 +145,7 @@ def serve(
         from simcse_st.search.index_server import serve_index
 
         # serve_index logs the address it listens on (an info line: hidden by --quiet) and blocks until Ctrl-C.
-        serve_index(EmbeddingIndex.load(directory, model=model), host=host, port=port, max_top_k=max_top_k)
+        inference = config_from_options(ctx, settings, InferenceConfig())
+        serve_index(
+            EmbeddingIndex.load(directory, model=model, inference=inference), host=host, port=port, max_top_k=max_top_k
+        )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from simcse_st.backends.inference_config import InferenceConfig
 from simcse_st.cli.common import BatchSize, ModelOption, Quiet, cli_errors, setup_logging
+from simcse_st.cli.config_options import config_from_options, with_config_options
 
 
+@with_config_options(InferenceConfig())
 def similarity(
     ctx: typer.Context,
     sentences: Annotated[
@@ -17,6 +20,7 @@ def similarity(
     model: ModelOption,
     batch_size: BatchSize = 64,
     quiet: Quiet = False,
+    **settings: Any,
 ) -> None:
     """Print the cosine similarity of two sentences, or the matrix of all pairs for three or more.
 
@@ -30,5 +34,7 @@ def similarity(
     with cli_errors(ctx):
         from simcse_st.inference.similarity import format_similarity, pairwise_similarity
 
-        scores = pairwise_similarity(model, sentences, batch_size=batch_size)
+        scores = pairwise_similarity(
+            model, sentences, batch_size=batch_size, inference=config_from_options(ctx, settings, InferenceConfig())
+        )
     typer.echo(format_similarity(sentences, scores))

@@ -65,13 +65,18 @@ _EXPORTS: dict[str, str] = {
     "EmbeddingIndex": "simcse_st.search",
     "IndexConfig": "simcse_st.search",
     "SearchHit": "simcse_st.search",
+    "ExportConfig": "simcse_st.backends",
+    "InferenceConfig": "simcse_st.backends",
+    "export_model": "simcse_st.backends",
 }
 
 __all__ = [
     "DATA_ENV_VAR",
     "DropoutContrastiveLoss",
     "EmbeddingIndex",
+    "ExportConfig",
     "IndexConfig",
+    "InferenceConfig",
     "LengthGroupedBatchSampler",
     "STSEvaluator",
     "SearchHit",
@@ -85,6 +90,7 @@ __all__ = [
     "enable_fast_dropout",
     "encode_file",
     "evaluate_model",
+    "export_model",
     "format_sts_table",
     "format_transfer_table",
     "load_model",
@@ -101,6 +107,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from simcse_st.backends import ExportConfig, InferenceConfig, export_model
     from simcse_st.data import (
         DATA_ENV_VAR,
         LengthGroupedBatchSampler,

@@ -14,7 +14,7 @@ import pytest
 import simcse_st
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("ablation", "data", "evaluation", "inference", "losses", "modules", "search", "training")
+PACKAGES = ("ablation", "backends", "data", "evaluation", "inference", "losses", "modules", "search", "training")
 
 
 def _modules() -> list[str]:

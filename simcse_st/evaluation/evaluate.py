@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentence_transformers import SentenceTransformer
 
@@ -18,7 +18,10 @@ from simcse_st.evaluation.sts_evaluator import STSEvaluator, format_sts_table
 from simcse_st.evaluation.transfer_data import TRANSFER_TASKS
 from simcse_st.evaluation.transfer_evaluator import TransferEvaluator, format_transfer_table
 from simcse_st.evaluation.transfer_validation import TransferMode
-from simcse_st.inference.model_loading import load_model
+from simcse_st.inference.model_loading import model_for_encoding
+
+if TYPE_CHECKING:
+    from simcse_st.backends.inference_config import InferenceConfig
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +75,7 @@ def evaluate_model(
     json_path: str | os.PathLike[str] | None = None,
     seed: int = 1111,
     show_progress_bar: bool = True,
+    inference: InferenceConfig | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` as SimCSE's tables do: STS Spearman ×100 and, with ``"transfer"``, SentEval accuracies.
 
@@ -97,6 +101,8 @@ def evaluate_model(
         json_path: Also write the returned dict to this JSON file.
         seed: Seed of the transfer tasks' folds and classifiers.
         show_progress_bar: Show encoding progress bars.
+        inference: Backend and precision of a model loaded by name (default ``InferenceConfig()``: torch, bf16
+            where the hardware runs it natively); see :class:`simcse_st.backends.InferenceConfig`.
 
     Returns:
         ``{"model", "data_dir", "mode", "max_seq_length", "tasks", "metrics", "table", "seconds"}``: ``metrics``
@@ -142,7 +148,7 @@ def evaluate_model(
             batch_size=batch_size,
             show_progress_bar=show_progress_bar,
         )
-    st_model = model if isinstance(model, SentenceTransformer) else load_model(model)
+    st_model = model_for_encoding(model, inference)
 
     start = time.perf_counter()
     metrics: dict[str, float] = {}
@@ -166,6 +172,8 @@ def evaluate_model(
         "data_dir": str(directory) if directory is not None else None,
         "mode": mode,
         "max_seq_length": used_max_seq_length,
+        # what ran: "torch fp32", "torch bf16", "onnx int8 (onnx/model_qint8.onnx)", ... (a given model: as it is)
+        "inference": getattr(st_model, "backend_description", "as given"),
         "tasks": {
             **({"sts": list(sts_evaluator.tasks)} if sts_evaluator is not None else {}),
             **(

@@ -10,14 +10,17 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Literal, TypeVar
+from typing import IO, TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 from sentence_transformers import SentenceTransformer
 from tqdm.auto import tqdm
 
 from simcse_st.data.reading import DecodeErrors, column_index, corpus_format, count_lines, delimited_rows, iter_lines
-from simcse_st.inference.model_loading import load_model
+from simcse_st.inference.model_loading import model_for_encoding
+
+if TYPE_CHECKING:
+    from simcse_st.backends.inference_config import InferenceConfig
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ def encode_file(
     decode_errors: DecodeErrors = "strict",
     blank_lines: BlankLines = "error",
     overwrite: bool = False,
+    inference: InferenceConfig | None = None,
 ) -> int:
     """Encode every row of ``input_path`` with ``model`` and write one embedding per row, in input order.
 
@@ -88,6 +92,8 @@ def encode_file(
         blank_lines: Rows whose text is empty or only whitespace: ``"error"`` raises naming the first one before
             anything is encoded; ``"keep"`` encodes them as they are, so the output stays aligned with the input.
         overwrite: Replace ``output_path`` if it exists.
+        inference: Backend and precision of a model loaded by name (default ``InferenceConfig()``: torch, bf16
+            where the hardware runs it natively); see :class:`simcse_st.backends.InferenceConfig`.
 
     Returns:
         The number of rows written.
@@ -137,7 +143,7 @@ def encode_file(
     if total == 0:
         raise ValueError(f"{input_path}: no rows to encode.")
     _check_one_row_per_line(input_path, total, counts)
-    st_model = model if isinstance(model, SentenceTransformer) else load_model(model)
+    st_model = model_for_encoding(model, inference)
 
     output_path.parent.mkdir(parents=True, exist_ok=True)
     # A name of its own next to the output (same filesystem: the final rename is atomic); an existing

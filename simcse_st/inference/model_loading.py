@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sentence_transformers import SentenceTransformer
+
+if TYPE_CHECKING:
+    from simcse_st.backends.inference_config import InferenceConfig
 
 OFFLINE_HINT = (
     "it is not a local folder and could not be fetched from the Hugging Face hub (offline?); "
@@ -28,8 +32,13 @@ def looks_like_path(name: str) -> bool:
     )
 
 
-def load_model(model_name_or_path: str | os.PathLike[str], device: str | None = None) -> SentenceTransformer:
-    """Load a SentenceTransformer as saved (modules, pooling and max_seq_length unchanged).
+def load_model(
+    model_name_or_path: str | os.PathLike[str],
+    device: str | None = None,
+    inference: InferenceConfig | None = None,
+) -> SentenceTransformer:
+    """Load a SentenceTransformer as saved (modules, pooling and max_seq_length unchanged), to encode with
+    ``inference``'s backend and precision (:func:`simcse_st.backends.apply_inference_config`).
 
     A plain Hugging Face model folder (``config.json`` + weights) loads with mean pooling, as in sentence-transformers.
     A local folder whose modules are all sentence-transformers' or this package's own (e.g. PromptBERT's
@@ -38,13 +47,19 @@ def load_model(model_name_or_path: str | os.PathLike[str], device: str | None = 
 
     Args:
         model_name_or_path: A sentence-transformers or Hugging Face model folder, or a hub id.
-        device: ``"cpu"``, ``"cuda"``, ...; ``None`` picks the best available.
+        device: ``"cpu"``, ``"cuda"``, ...; ``None`` picks the best available (the CPU for onnx / openvino).
+        inference: Backend and precision; ``None`` (the default): the torch model exactly as saved, float32,
+            trainable (what training loads). The encoding functions pass ``InferenceConfig()`` (torch, ``auto``
+            precision). An export folder (:func:`simcse_st.backends.export_model`) runs its ONNX / OpenVINO files
+            with ``InferenceConfig(backend="onnx")`` / ``"openvino"``.
 
     Raises:
         FileNotFoundError: ``model_name_or_path`` is a path (``/...``, ``./...``, ``a/b/c``) that does not exist.
         NotADirectoryError: The path is a file, not a model folder.
         OSError: The folder holds no loadable model, or the hub id could not be fetched (offline); the message says
             how to pass a local model instead.
+        ValueError: The folder is an export of another backend, or lacks the precision asked for.
+        ImportError: The backend's optional extra is not installed.
 
     Example:
         ::
@@ -53,6 +68,37 @@ def load_model(model_name_or_path: str | os.PathLike[str], device: str | None = 
     """
     name = os.fspath(model_name_or_path)
     path = Path(name).expanduser()
+    if inference is None:
+        return _load_torch(name, path, device)
+    from simcse_st.backends.apply_inference_config import apply_inference_config
+
+    model = _load_torch(name, path, "cpu" if inference.backend != "torch" and device is None else device)
+    return apply_inference_config(model, inference, path if path.is_dir() else None)
+
+
+def model_for_encoding(
+    model: str | os.PathLike[str] | SentenceTransformer, inference: InferenceConfig | None = None
+) -> SentenceTransformer:
+    """What the encoding functions encode with: ``model`` itself if it is loaded already (it runs as it is), else
+    :func:`load_model` with ``inference`` (default ``InferenceConfig()``: torch, bf16 where native).
+
+    Raises:
+        ValueError: ``inference`` given with an already loaded model (apply it with
+            :func:`simcse_st.backends.apply_inference_config`, or pass the model's folder).
+    """
+    if isinstance(model, SentenceTransformer):
+        if inference is not None:
+            raise ValueError(
+                "inference settings apply to a model loaded by name: pass the model folder, or call "
+                "apply_inference_config(model, inference) on the loaded model first."
+            )
+        return model
+    from simcse_st.backends.inference_config import InferenceConfig
+
+    return load_model(model, inference=inference or InferenceConfig())
+
+
+def _load_torch(name: str, path: Path, device: str | None) -> SentenceTransformer:
     if path.exists():
         if not path.is_dir():
             raise NotADirectoryError(f"Could not load model {name!r}: it is a file, not a model folder.")

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.util import cos_sim
 
-from simcse_st.inference.model_loading import load_model
+from simcse_st.inference.model_loading import model_for_encoding
+
+if TYPE_CHECKING:
+    from simcse_st.backends.inference_config import InferenceConfig
 
 
 def pairwise_similarity(
-    model: str | os.PathLike[str] | SentenceTransformer, sentences: Sequence[str], batch_size: int = 64
+    model: str | os.PathLike[str] | SentenceTransformer,
+    sentences: Sequence[str],
+    batch_size: int = 64,
+    inference: InferenceConfig | None = None,
 ) -> torch.Tensor:
     """Cosine similarity of every pair of ``sentences``: a float32 CPU tensor of shape ``(n, n)``.
 
@@ -22,6 +29,8 @@ def pairwise_similarity(
             ``SentenceTransformer``.
         sentences: At least one sentence.
         batch_size: Encoding batch size.
+        inference: Backend and precision of a model loaded by name (default ``InferenceConfig()``: torch, bf16
+            where the hardware runs it natively); see :class:`simcse_st.backends.InferenceConfig`.
 
     Raises:
         ValueError: No sentence given.
@@ -37,7 +46,7 @@ def pairwise_similarity(
     """
     if isinstance(sentences, str) or not sentences:
         raise ValueError("Give a list of at least one sentence.")
-    st_model = model if isinstance(model, SentenceTransformer) else load_model(model)
+    st_model = model_for_encoding(model, inference)
     embeddings = st_model.encode(list(sentences), batch_size=batch_size, convert_to_tensor=True)
     return cos_sim(embeddings, embeddings).float().cpu()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sentence_transformers import SentenceTransformer
 
+from simcse_st.backends.inference_config import InferenceConfig
 from simcse_st.search.embedding_index import EmbeddingIndex
 from simcse_st.search.index_config import IndexConfig
 from simcse_st.search.index_input import InputDecodeErrors, Sentences
@@ -25,6 +26,7 @@ def build_index(
     show_progress_bar: bool = True,
     decode_errors: InputDecodeErrors = "strict",
     overwrite: bool = False,
+    inference: InferenceConfig | None = None,
 ) -> EmbeddingIndex:
     """:meth:`EmbeddingIndex.build` then :meth:`~EmbeddingIndex.save` to ``output_dir``, refusing an existing
     ``output_dir`` before anything is encoded (unless ``overwrite``). Returns the index.
@@ -41,7 +43,7 @@ def build_index(
         raise FileExistsError(f"{str(output)!r} exists and holds no index; refusing to replace it.")
     index = EmbeddingIndex.build(
         model, sentences, config, column=column, batch_size=batch_size, chunk_size=chunk_size,
-        show_progress_bar=show_progress_bar, decode_errors=decode_errors,
+        show_progress_bar=show_progress_bar, decode_errors=decode_errors, inference=inference,
     )  # fmt: skip
     index.save(output, overwrite=overwrite)
     return index

@@ -19,8 +19,9 @@ from sentence_transformers import SentenceTransformer
 from tqdm.auto import tqdm
 
 import simcse_st
+from simcse_st.backends.inference_config import InferenceConfig
 from simcse_st.inference.encoding import chunks
-from simcse_st.inference.model_loading import load_model
+from simcse_st.inference.model_loading import model_for_encoding
 from simcse_st.search.growable_rows import GrowableRows
 from simcse_st.search.index_config import IndexConfig
 from simcse_st.search.index_files import read_manifest, write_directory
@@ -78,6 +79,7 @@ class EmbeddingIndex:
         self._settings, self._store, self._texts, self._ids = settings, store, texts, ids
         self._next_id, self._workdir, self._model = next_id, workdir, model
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(workdir), True)
+        self.inference: InferenceConfig | None = None  # how a query model loaded by name runs
 
     # --- building ---------------------------------------------------------------------------------------------
 
@@ -93,6 +95,7 @@ class EmbeddingIndex:
         chunk_size: int = 10_000,
         show_progress_bar: bool = True,
         decode_errors: InputDecodeErrors = "strict",
+        inference: InferenceConfig | None = None,
     ) -> EmbeddingIndex:
         """Encode ``sentences`` with ``model`` and index them.
 
@@ -108,6 +111,8 @@ class EmbeddingIndex:
             show_progress_bar: A progress bar over the sentences.
             decode_errors: Lines that are not valid UTF-8: ``"strict"`` raises naming the line, ``"replace"`` keeps
                 them with U+FFFD.
+            inference: Backend and precision of a model given by name (:class:`~simcse_st.backends.InferenceConfig`;
+                default torch, bf16 where native); queries run with the same, also after :meth:`load`.
 
         Raises:
             FileNotFoundError: The corpus file or model folder does not exist.
@@ -120,7 +125,7 @@ class EmbeddingIndex:
         source = IndexInput(sentences, column, decode_errors)
         if source.kept == 0:
             raise ValueError(f"{source.name}: no sentences to index ({source.rows} rows, all blank or none).")
-        st_model = model if isinstance(model, SentenceTransformer) else load_model(model)
+        st_model = model_for_encoding(model, inference)
         name = os.fspath(model) if not isinstance(model, SentenceTransformer) else _model_name(model)
         if not isinstance(model, SentenceTransformer) and Path(name).expanduser().exists():
             name = str(Path(name).expanduser().resolve())
@@ -133,6 +138,7 @@ class EmbeddingIndex:
         )  # fmt: skip
         if config.kind == "ivf":
             index._train(source, batch_size, show_progress_bar)
+        index.inference = inference
         index._append(source, batch_size, chunk_size, show_progress_bar)
         return index
 
@@ -311,7 +317,7 @@ class EmbeddingIndex:
         if self._model is None:
             name = self.model_info["name"]
             try:
-                model = load_model(name)
+                model = model_for_encoding(name, self.inference)
             except (OSError, ValueError) as error:
                 raise OSError(
                     f"This index was built with model {name!r}, which cannot be loaded here ({error}); pass "
@@ -374,6 +380,7 @@ class EmbeddingIndex:
         directory: str | os.PathLike[str],
         model: str | os.PathLike[str] | SentenceTransformer | None = None,
         verify: bool = True,
+        inference: InferenceConfig | None = None,
     ) -> EmbeddingIndex:
         """The index saved in ``directory``.
 
@@ -381,6 +388,8 @@ class EmbeddingIndex:
             model: The query model (checked against the index now); default: the recorded model, loaded on the first
                 text query.
             verify: Check every file's SHA-256 against ``index.json`` (sizes are always checked).
+            inference: Backend and precision of the query model when it is loaded by name (the given one or the
+                recorded one); default torch, bf16 where native.
 
         Raises:
             FileNotFoundError: No such directory.
@@ -409,8 +418,9 @@ class EmbeddingIndex:
             config, settings, manifest["model"], store, texts, GrowableRows(1, np.int64, ids), manifest["next_id"],
             workdir,
         )  # fmt: skip
+        index.inference = inference
         if model is not None:
-            st_model = model if isinstance(model, SentenceTransformer) else load_model(model)
+            st_model = model_for_encoding(model, inference)
             index.check_model(st_model)
             index._model = st_model
         return index
@@ -500,12 +510,14 @@ def _model_name(model: SentenceTransformer) -> str:
 
 def _describe(model: SentenceTransformer, name: str) -> dict[str, Any]:
     probes = model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True)
-    dtype = next(model.parameters()).dtype
+    parameter = next(model.parameters(), None)  # an ONNX / OpenVINO transformer has none
+    dtype = parameter.dtype if parameter is not None else "float32"
     return {
         "name": name,
         "dimension": _dimension(model),
         "normalized": True,
         "similarity": "cosine",
         "dtype": str(dtype).removeprefix("torch."),
+        "inference": getattr(model, "backend_description", "as given"),
         "probe": {"sentences": list(PROBES), "embeddings": np.asarray(probes, dtype=np.float32).tolist()},
     }

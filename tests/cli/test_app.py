@@ -20,7 +20,7 @@ def _command_names() -> list[str]:
 
 def test_the_commands_are_registered() -> None:
     assert set(_command_names()) == {
-        *("train", "encode", "evaluate", "similarity", "quickstart", "ablate", "index", "search", "serve")
+        *("train", "encode", "evaluate", "similarity", "quickstart", "ablate", "index", "search", "serve", "export")
     }
 
 
@@ -122,6 +122,7 @@ LIBRARY_CALLS = {
     "ablate": "simcse_st.ablation.runner.run_ablation",
     "index": "simcse_st.search.build_index.build_index",
     "serve": "simcse_st.search.index_server.serve_index",
+    "export": "simcse_st.backends.export_model.export_model",
 }
 
 
