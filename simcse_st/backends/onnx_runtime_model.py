@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import torch
 from transformers import PretrainedConfig
-from transformers.modeling_outputs import BaseModelOutput
 
 from simcse_st.backends.missing_extra import require
-from simcse_st.backends.runtime_output import feed, model_output
+from simcse_st.backends.runtime_model_base import RuntimeModelBase
 
 
-class OnnxRuntimeModel(torch.nn.Module):
+class OnnxRuntimeModel(RuntimeModelBase):
     """Stands where sentence-transformers' ``Transformer`` module keeps its transformers model (``module.model``):
     ``forward(input_ids=, attention_mask=, token_type_ids=)`` returns a ``BaseModelOutput`` with
     ``last_hidden_state`` (and ``hidden_states`` when the export has them), so pooling, normalisation and
@@ -28,6 +27,7 @@ class OnnxRuntimeModel(torch.nn.Module):
 
     def __init__(self, path: str | os.PathLike[str], config: PretrainedConfig, threads: int | None = None) -> None:
         super().__init__()
+        self.runtime_name = "ONNX"
         ort = require("onnxruntime", "onnx")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -37,21 +37,5 @@ class OnnxRuntimeModel(torch.nn.Module):
         self.input_names = [item.name for item in self.session.get_inputs()]
         self.config = config
 
-    @property
-    def device(self) -> torch.device:
-        return torch.device("cpu")
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        **_: Any,
-    ) -> BaseModelOutput:
-        # input_ids, attention_mask, token_type_ids: (batch, seq) -> last_hidden_state (batch, seq, hidden)
-        return model_output(self.session.run(None, feed(self.input_names, input_ids, attention_mask, token_type_ids)))
-
-    def save_pretrained(self, *_: Any, **__: Any) -> None:
-        raise NotImplementedError(
-            f"This model runs the ONNX export {self.path}; save the torch model (backend='torch') instead."
-        )
+    def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self.session.run(None, inputs)
