@@ -142,7 +142,7 @@ def compare_backends(args: argparse.Namespace, sentences: list[str], data: Path,
             cos = (got * reference).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(reference, axis=1)
             rows[setting].update(cos_mean=float(cos.mean()), cos_min=float(cos.min()))
             print(setting, f"{rows[setting]['rows'] / rows[setting]['seconds']:.1f} sentences/s", flush=True)
-        for backend, precision in settings:
+        for backend, precision in settings if not args.throughput_only else ():
             setting = f"{backend}-{precision}"
             result = work / f"{setting}.json"
             command = [str(Path(sys.executable).with_name("simcse-st")), "evaluate", "--model", folders[backend],
@@ -162,7 +162,7 @@ def compare_backends(args: argparse.Namespace, sentences: list[str], data: Path,
 
 def backends_table(args: argparse.Namespace, rows: dict[str, dict]) -> str:
     base = rows["torch-fp32"]
-    base_rate, base_avg = base["rows"] / base["seconds"], base["sts_avg"]
+    base_rate, base_avg = base["rows"] / base["seconds"], base.get("sts_avg", 0.0)
     lines = [
         f"all-MiniLM-L6-v2 (or --model), batch {args.batch_size}, one process per measurement, this machine's CPU. "
         f"Throughput on {args.lines:,} Wikipedia sentences (torch bf16: {args.bf16_lines:,}); STS: "
@@ -172,8 +172,15 @@ def backends_table(args: argparse.Namespace, rows: dict[str, dict]) -> str:
         "| STS avg | Δ vs fp32 | evaluate wall s | evaluate sentences/s | evaluate peak RSS MiB |",
         "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
+    if args.throughput_only:
+        lines[-2:] = ["| setting | ran | sentences/s | vs torch fp32 | peak RSS MiB | cosine to fp32 mean / min |",
+                      "|---|---|---:|---:|---:|---|"]  # fmt: skip
     for setting, row in rows.items():
         rate = row["rows"] / row["seconds"]
+        if args.throughput_only:
+            lines.append(f"| {setting} | {row['ran']} | {rate:.1f} | {rate / base_rate:.2f}× | {row['peak_mib']:.0f} "
+                         f"| {row['cos_mean']:.5f} / {row['cos_min']:.4f} |")  # fmt: skip
+            continue
         sts_rate = 27_952 / row["sts_eval_seconds"]
         lines.append(
             f"| {setting} | {row['ran']} | {rate:.1f} | {rate / base_rate:.2f}× | {row['peak_mib']:.0f} "
@@ -219,6 +226,7 @@ def main() -> None:
     parser.add_argument("--settings", default=",".join(f"{b}-{p}" for b, p in SETTINGS), help="with --backends")
     parser.add_argument("--bf16-lines", type=int, default=2_000, help="--backends: torch bf16's sentences")
     parser.add_argument("--json", default=None, help="--backends: also write the raw rows here")
+    parser.add_argument("--throughput-only", action="store_true", help="--backends: skip the STS evaluations")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--setting", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--input", default=None, help=argparse.SUPPRESS)
