@@ -21,8 +21,7 @@ def transformer_module(model: SentenceTransformer, action: str) -> Transformer:
             "Transformer (only the transformer is exported; the modules after it run as saved)."
         )
     inner = first.model
-    if not isinstance(inner, torch.nn.Module) or not hasattr(inner, "config") or not hasattr(inner, "save_pretrained"):
-        raise ValueError(f"Cannot {action} this model: it already runs as {type(inner).__name__}; load it with torch.")
-    if type(inner).__module__.startswith("simcse_st."):
+    wrapped = type(inner).__module__.startswith("simcse_st.")  # AutocastModel, OnnxRuntimeModel, OpenVINOModel
+    if wrapped or not isinstance(inner, torch.nn.Module) or not hasattr(inner, "config"):
         raise ValueError(f"Cannot {action} this model: it already runs as {type(inner).__name__}; load it with torch.")
     return first

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from simcse_st.backends import ExportConfig, InferenceConfig, resolve_precision
 from simcse_st.backends.names import BACKEND_PRECISIONS
@@ -59,4 +58,3 @@ def test_auto_is_bf16_exactly_where_the_hardware_has_it(monkeypatch: pytest.Monk
         # explicit settings are kept; onnx / openvino "auto" is their float export
         assert resolve_precision(InferenceConfig(precision="fp32"), "cpu") == "fp32"
         assert resolve_precision(InferenceConfig(backend="onnx"), "cpu") == "fp32"
-    assert torch.get_num_threads() >= 1
