@@ -32,6 +32,7 @@ PARAMETER_ALIASES = {
     "data_dir": "data",
     "model_name_or_path": "model",
     "steps": "max_steps",
+    "columns": "pairs_columns",
 }
 # `name=value` in a library message: a parameter and the value to pass.
 _ASSIGNMENT = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*)=('[^']*'|\"[^\"]*\"|[^\s,;:)]+)")
@@ -62,6 +63,25 @@ DecodeErrorsOption = Annotated[
         help="Lines that are not valid UTF-8: strict = stop with an error, skip = drop them, replace = U+FFFD."
     ),
 ]
+
+
+PairsColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The scored-pairs file's sentence 1, sentence 2 and score columns: three header names, or three 0-based "
+        "positions for a file without a header (e.g. 5,6,4: STS-B's layout). Default: sentence1,sentence2,score."
+    ),
+]
+SkipBadRows = Annotated[
+    bool, typer.Option(help="Drop the scored-pairs file's bad rows (listed in a warning) instead of stopping.")
+]
+
+
+def pair_columns(text: str | None) -> tuple[str | int, ...] | None:
+    """``--pairs-columns`` as :func:`simcse_st.evaluation.read_scored_pairs` takes it (``None``: its default)."""
+    from simcse_st.evaluation.scored_pairs import parse_pair_columns
+
+    return None if text is None else parse_pair_columns(text)
 
 
 def one_line(error: BaseException) -> str:

@@ -8,7 +8,17 @@ from typing import Annotated, Any, Literal
 import typer
 
 from simcse_st.backends.inference_config import InferenceConfig
-from simcse_st.cli.common import BatchSize, DataDir, ModelOption, Quiet, cli_errors, setup_logging
+from simcse_st.cli.common import (
+    BatchSize,
+    DataDir,
+    ModelOption,
+    PairsColumnsOption,
+    Quiet,
+    SkipBadRows,
+    cli_errors,
+    pair_columns,
+    setup_logging,
+)
 from simcse_st.cli.config_options import config_from_options, with_config_options
 
 
@@ -37,6 +47,15 @@ def evaluate(
         int | None,
         typer.Option(help="Truncate sentences to N tokens (default: the model's own, 32 after simcse-st train)."),
     ] = None,
+    pairs: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your own scored pairs (.csv/.tsv/.jsonl: sentence1, sentence2, score; any score range): Spearman of "
+            "the cosine similarities. Evaluated alone unless --tasks is given too."
+        ),
+    ] = None,
+    pairs_columns: PairsColumnsOption = None,
+    skip_bad_rows: SkipBadRows = False,
     json: Annotated[
         Path | None, typer.Option("--json", help="Also write the metrics and the table to this file.")
     ] = None,
@@ -50,6 +69,7 @@ def evaluate(
     \b
     Example:
       simcse-st evaluate --model runs/simcse --data ../shared/data --tasks sts --mode test --json results/sts.json
+      simcse-st evaluate --model runs/simcse --pairs my_test.tsv --pairs-columns query,answer,rating
     """
     setup_logging(quiet, hide_tables=True)
     with cli_errors(ctx):
@@ -58,7 +78,11 @@ def evaluate(
         results = evaluate_model(
             model,
             data_dir=data,
-            **({"tasks": tasks} if tasks else {}),  # not given: evaluate_model's default (sts)
+            # not given: evaluate_model's default (sts); with --pairs alone, the pairs only
+            **({"tasks": tasks} if tasks else {"tasks": ()} if pairs is not None else {}),
+            pairs=pairs,
+            pairs_columns=pair_columns(pairs_columns),
+            skip_bad_rows=skip_bad_rows,
             mode=mode,
             transfer_mode=transfer_mode,
             batch_size=batch_size,

@@ -15,11 +15,22 @@ def train_summary(results: dict[str, Any], output: Path) -> str:
     metric = results.get("best_metric_name")
     if metric and results.get("eval_history"):
         curve = ", ".join(f"{entry['step']}: {100 * entry[metric]:.2f}" for entry in results["eval_history"])
-        lines.append(f"STS-B dev Spearman ×100 by step: {curve}")
+        lines.append(f"{metric_label(metric)} ×100 by step: {curve}")
         best = results.get("best_metric")
         if best is not None:
             lines.append(f"Best: {100 * best:.2f} ({results.get('best_checkpoint')}); the saved model is that one.")
     return "\n".join(lines)
+
+
+def metric_label(metric: str) -> str:
+    """What the checkpoint-selecting metric is, for a person: STS-B dev, the label-free score, scored pairs."""
+    if metric.endswith("stsb_spearman"):
+        return "STS-B dev Spearman"
+    if metric.endswith("corpus-dev_score"):
+        return "Label-free dev score (held-out corpus sentences)"
+    if metric.endswith("spearman_cosine"):
+        return "Dev pairs Spearman"
+    return metric.removeprefix("eval_")
 
 
 def quickstart_summary(results: dict[str, Any]) -> str:

@@ -12,7 +12,15 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from simcse_st.cli.common import DecodeErrorsOption, Quiet, cli_errors, setup_logging
+from simcse_st.cli.common import (
+    DecodeErrorsOption,
+    PairsColumnsOption,
+    Quiet,
+    SkipBadRows,
+    cli_errors,
+    pair_columns,
+    setup_logging,
+)
 from simcse_st.cli.config_options import config_from_options, with_config_options
 from simcse_st.cli.reports import train_summary
 from simcse_st.training.presets import PRESETS
@@ -67,6 +75,15 @@ def train(
             help="SentEval-style data directory: evaluate STS-B dev every --eval-steps and keep the best checkpoint."
         ),
     ] = None,
+    eval_pairs: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your own scored dev pairs (.csv/.tsv/.jsonl: sentence1, sentence2, score; any score range): "
+            "Spearman every --eval-steps selects the checkpoint, instead of --eval-data."
+        ),
+    ] = None,
+    pairs_columns: PairsColumnsOption = None,
+    skip_bad_rows: SkipBadRows = False,
     overwrite: Annotated[bool, typer.Option(help="Train into a non-empty --output directory.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in --output.")] = False,
     decode_errors: DecodeErrorsOption = "strict",
@@ -79,10 +96,15 @@ def train(
     dev curve) and the model card (README.md). Ctrl-C keeps the last checkpoint; rerun with --resume to continue.
     simcse-st train CORPUS --config OUTPUT/results.json repeats a run.
 
+    Without STS-B (another domain or language), --dev-from-corpus N holds out N corpus sentences and selects
+    checkpoints on a label-free score from them; --eval-pairs selects on your own scored pairs.
+
     \b
     Example:
       simcse-st train wiki1m_for_simcse.txt --model bert-base-uncased --output runs/unsup-bert \\
           --eval-data ../shared/data --eval-steps 125
+      simcse-st train my_corpus.txt --model bert-base-multilingual-cased --dev-from-corpus 1000 \\
+          --length-unit characters --min-length 5
     """
     setup_logging(quiet)
     with cli_errors(ctx):
@@ -90,15 +112,24 @@ def train(
             raise ValueError("Give --config or --preset, not both.")
         base = SimCSEConfig.from_json(config_file) if config_file is not None else PRESETS[preset or "default"]
         config = config_from_options(ctx, settings, base)
-        from simcse_st.evaluation import sts_dev_evaluator
+        if eval_data is not None and eval_pairs is not None:
+            raise ValueError("Give --eval-data or --eval-pairs, not both: one of them selects the checkpoint.")
+        from simcse_st.evaluation import scored_pairs_evaluator, sts_dev_evaluator
         from simcse_st.training import is_main_process, train_simcse
 
+        evaluator = None
+        if eval_data is not None:
+            evaluator = sts_dev_evaluator(eval_data)
+        elif eval_pairs is not None:
+            evaluator = scored_pairs_evaluator(
+                eval_pairs, pair_columns(pairs_columns), skip_bad_rows, name="dev-pairs"
+            )
         results = train_simcse(
             corpus,
             output,
             config,
             model=model or _recorded_model(config_file),
-            evaluator=sts_dev_evaluator(eval_data) if eval_data is not None else None,
+            evaluator=evaluator,
             overwrite=overwrite,
             resume=resume,
             decode_errors=decode_errors,

@@ -15,3 +15,11 @@ RATIO_METHODS: tuple[str, ...] = ("crop", "word_deletion", "mlm")
 # What to do with bytes that are not valid UTF-8.
 DecodeErrors = Literal["strict", "skip", "replace"]
 DECODE_ERRORS: tuple[str, ...] = get_args(DecodeErrors)
+# What a corpus length filter counts: whitespace-separated words (a Chinese, Japanese or Thai sentence is one), Unicode
+# code points, or the model's tokens (special tokens excluded).
+LengthUnit = Literal["words", "characters", "tokens"]
+LENGTH_UNITS: tuple[str, ...] = get_args(LengthUnit)
+# Unicode normalisation of the corpus text (unicodedata.normalize): canonical composition, or also the compatibility
+# forms (full-width letters and digits, ligatures, circled numbers) folded.
+UnicodeNormalization = Literal["NFC", "NFKC"]
+UNICODE_NORMALIZATIONS: tuple[str, ...] = get_args(UnicodeNormalization)

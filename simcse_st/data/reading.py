@@ -11,16 +11,23 @@ import hashlib
 import json
 import logging
 import os
+import unicodedata
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import pyarrow as pa
 from datasets import Dataset
 
-from simcse_st.data.names import DecodeErrors
+from simcse_st.data.names import (
+    LENGTH_UNITS,
+    UNICODE_NORMALIZATIONS,
+    DecodeErrors,
+    LengthUnit,
+    UnicodeNormalization,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +242,10 @@ def iter_sentences(
     max_words: int | None = None,
     errors: DecodeErrors = "strict",
     limit: int | None = None,
+    *,
+    length_unit: LengthUnit = "words",
+    normalization: UnicodeNormalization | None = None,
+    token_length: Callable[[str], int] | None = None,
 ) -> Iterator[str]:
     """Stream the stripped, filtered sentences of a corpus file; when done, log how many were kept and why the
     others were dropped, and raise if none was usable.
@@ -248,11 +259,18 @@ def iter_sentences(
             negatives for SimCSE, so this is on by default. Sentences are remembered by their 64-bit hash, not
             their text, so dedup adds ~60 bytes per sentence (two different sentences collide with probability
             ~n²/2⁶⁵: about 3e-8 for a million).
-        min_words: Drop sentences with fewer whitespace-separated words.
-        max_words: Drop sentences with more words (None: no limit).
+        min_words: Drop sentences shorter than this, counted in ``length_unit`` (by default whitespace-separated
+            words).
+        max_words: Drop sentences longer than this, in ``length_unit`` (None: no limit).
         errors: What to do with lines that are not valid UTF-8: ``"strict"`` (raise, naming the line), ``"skip"``
             or ``"replace"``.
         limit: Stop after this many kept sentences.
+        length_unit: What ``min_words``/``max_words`` count: ``"words"`` (whitespace-separated: a Chinese, Japanese
+            or Thai sentence without spaces is one word), ``"characters"`` (Unicode code points of the stripped
+            text) or ``"tokens"`` (``token_length(text)``, e.g. the model's tokenizer without special tokens).
+        normalization: ``"NFC"`` or ``"NFKC"``: normalise each text (``unicodedata.normalize``) before the
+            filters and dedup; ``None`` (default): the text as written.
+        token_length: The token count of a text; required with ``length_unit="tokens"``.
 
     Raises:
         FileNotFoundError: The file does not exist.
@@ -260,6 +278,13 @@ def iter_sentences(
     """
     if min_words < 0 or (max_words is not None and max_words < max(min_words, 1)):
         raise ValueError(f"Need 0 <= min_words <= max_words, got min_words={min_words}, max_words={max_words}.")
+    if length_unit not in LENGTH_UNITS:
+        raise ValueError(f"length_unit={length_unit!r} is invalid: must be one of {', '.join(LENGTH_UNITS)}.")
+    if normalization is not None and normalization not in UNICODE_NORMALIZATIONS:
+        raise ValueError(f"normalization={normalization!r} is invalid: must be NFC, NFKC or None.")
+    if length_unit == "tokens" and token_length is None:
+        raise ValueError("length_unit='tokens' needs token_length (a function: text -> number of tokens).")
+    measure = _length_function(length_unit, token_length)
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1, got {limit}.")
     path = Path(path)
@@ -268,12 +293,14 @@ def iter_sentences(
     kept = 0
     for text in _iter_texts(path, corpus_format(path), column, errors, counts):
         counts["read"] += 1
+        if normalization is not None:
+            text = unicodedata.normalize(normalization, text)
         text = text.strip()
         if not text:
             counts["blank"] += 1
             continue
         if min_words > 1 or max_words is not None:
-            words = len(text.split())
+            words = measure(text)
             if words < min_words:
                 counts["too short"] += 1
                 continue
@@ -296,6 +323,14 @@ def iter_sentences(
     if not kept:
         detail = f"; dropped: {dropped}" if dropped else ""
         raise ValueError(f"{path}: no usable sentence (read {rows} rows{detail}).")
+
+
+def _length_function(unit: LengthUnit, token_length: Callable[[str], int] | None) -> Callable[[str], int]:
+    if unit == "words":
+        return lambda text: len(text.split())
+    if unit == "characters":
+        return len
+    return token_length  # type: ignore[return-value]
 
 
 # Rows dropped before they are counted as read (they never became a text).

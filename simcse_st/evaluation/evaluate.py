@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sentence_transformers import SentenceTransformer
 
 from simcse_st.data.data_dir import resolve_data_dir
+from simcse_st.evaluation.scored_pairs import PAIRS_EVALUATOR_NAME, PairColumns, scored_pairs_evaluator
 from simcse_st.evaluation.sts_data import STS_TASKS, STSMode, STSTask
 from simcse_st.evaluation.sts_evaluator import STSEvaluator, format_sts_table
 from simcse_st.evaluation.transfer_data import TRANSFER_TASKS
@@ -76,6 +77,9 @@ def evaluate_model(
     seed: int = 1111,
     show_progress_bar: bool = True,
     inference: InferenceConfig | None = None,
+    pairs: str | os.PathLike[str] | None = None,
+    pairs_columns: PairColumns | None = None,
+    skip_bad_rows: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``model`` as SimCSE's tables do: STS Spearman ×100 and, with ``"transfer"``, SentEval accuracies.
 
@@ -103,6 +107,10 @@ def evaluate_model(
         show_progress_bar: Show encoding progress bars.
         inference: Backend and precision of a model loaded by name (default ``InferenceConfig()``: torch, bf16
             where the hardware runs it natively); see :class:`simcse_st.backends.InferenceConfig`.
+        pairs: Also evaluate on your own scored pairs (:func:`~simcse_st.evaluation.read_scored_pairs`: a
+            csv/tsv/jsonl of sentence1, sentence2, score); ``tasks=()`` evaluates them alone.
+        pairs_columns: The pairs file's three columns (names, or 0-based positions without a header).
+        skip_bad_rows: Drop the pairs file's bad rows (listed in a warning) instead of raising.
 
     Returns:
         ``{"model", "data_dir", "mode", "max_seq_length", "tasks", "metrics", "table", "seconds"}``: ``metrics``
@@ -123,7 +131,14 @@ def evaluate_model(
             print(results["table"])
             results["metrics"]["avg_spearman"]  # e.g. 0.7625
     """
-    sts_tasks, transfer_tasks = resolve_evaluation_tasks(tasks)
+    if not tasks and pairs is None:
+        raise ValueError("Name at least one task (e.g. sts, transfer, stsb, mr), or give scored pairs.")
+    sts_tasks, transfer_tasks = resolve_evaluation_tasks(tasks) if tasks else (None, None)
+    pairs_evaluator = None
+    if pairs is not None:
+        pairs_evaluator = scored_pairs_evaluator(
+            pairs, pairs_columns, skip_bad_rows, batch_size, show_progress_bar=show_progress_bar
+        )
     if max_seq_length is not None and max_seq_length < 2:
         raise ValueError(f"max_seq_length must be >= 2, got {max_seq_length}.")
     if transfer_tasks is not None and transfer_mode not in ("full", "fast"):
@@ -160,6 +175,10 @@ def evaluate_model(
         if sts_evaluator is not None:
             metrics.update(sts_evaluator(st_model))
             tables.append(format_sts_table(metrics))
+        if pairs_evaluator is not None:
+            pair_metrics = pairs_evaluator(st_model)
+            metrics.update(pair_metrics)
+            tables.append(format_pairs_line(pair_metrics, len(pairs_evaluator.scores), pairs))  # type: ignore[arg-type]
         if transfer_evaluator is not None:
             transfer_metrics = transfer_evaluator(st_model)
             metrics.update(transfer_metrics)
@@ -181,6 +200,7 @@ def evaluate_model(
                 if transfer_evaluator is not None
                 else {}
             ),
+            **({"pairs": os.fspath(pairs)} if pairs is not None else {}),
         },
         "metrics": metrics,
         "table": "\n\n".join(tables),
@@ -192,6 +212,13 @@ def evaluate_model(
         path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         logger.info(f"Wrote {path}")
     return results
+
+
+def format_pairs_line(metrics: dict[str, float], count: int, path: str | os.PathLike[str]) -> str:
+    """``pairs.tsv (1,379 pairs): Spearman ×100 81.23, Pearson ×100 80.50`` (cosine similarity)."""
+    spearman = metrics[f"{PAIRS_EVALUATOR_NAME}_spearman_cosine"]
+    pearson = metrics[f"{PAIRS_EVALUATOR_NAME}_pearson_cosine"]
+    return f"{Path(path).name} ({count:,} pairs): Spearman ×100 {100 * spearman:.2f}, Pearson ×100 {100 * pearson:.2f}"
 
 
 def _model_name(model: SentenceTransformer) -> str:

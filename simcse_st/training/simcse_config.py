@@ -18,9 +18,13 @@ from typing import Any, Literal, get_args
 from simcse_st.data.names import (
     AUGMENTATION_METHODS,
     BATCHINGS,
+    LENGTH_UNITS,
     RATIO_METHODS,
+    UNICODE_NORMALIZATIONS,
     AugmentationMethod,
     Batching,
+    LengthUnit,
+    UnicodeNormalization,
 )
 from simcse_st.modules.names import POOLINGS, PoolerName, PoolingName
 
@@ -191,6 +195,36 @@ class SimCSEConfig:
         metadata={
             "help": "PromptBERT template denoising: subtract the template's own [MASK] state (in training and when "
             "encoding)."
+        },
+    )
+    # --- the corpus (docs/own-data.md): what is read, and what is held out ---------------------------------------
+    min_length: int = field(
+        default=1,
+        metadata={"help": "Drop corpus sentences shorter than this, counted in length_unit (default: none dropped)."},
+    )
+    max_length: int | None = field(
+        default=None, metadata={"help": "Drop corpus sentences longer than this, in length_unit (None: no limit)."}
+    )
+    length_unit: LengthUnit = field(
+        default="words",
+        metadata={
+            "help": "What min_length / max_length count: words (whitespace-separated: a Chinese, Japanese or Thai "
+            "sentence is one word), characters (Unicode code points), or tokens (the model's, specials excluded)."
+        },
+    )
+    unicode_normalization: UnicodeNormalization | None = field(
+        default=None,
+        metadata={
+            "help": "Normalise the corpus text before the filters and dedup: NFC, or NFKC (also folds full-width "
+            "forms and ligatures). None (default): the text as written; the tokenizer still applies its own."
+        },
+    )
+    dev_from_corpus: int = field(
+        default=0,
+        metadata={
+            "help": "Hold out N corpus sentences (seeded, not trained on, written to OUTPUT/dev_sentences.txt) and "
+            "evaluate the label-free CorpusDevEvaluator on them; it selects checkpoints when no other evaluator is "
+            "given. 0 = off."
         },
     )
     # --- optimisation ------------------------------------------------------------------------------------------
@@ -441,6 +475,16 @@ def _combinations(config: SimCSEConfig) -> None:
             "GradCache cannot be combined with mlm_weight > 0 or same_dropout_mask",
         )
     _method_combinations(config)
+    if config.max_length is not None and config.max_length < config.min_length:
+        raise _invalid("max_length", config.max_length, f"it must be >= min_length ({config.min_length})")
+    corpus_filters = {"min_length": 1, "max_length": None, "length_unit": "words", "unicode_normalization": None}
+    for name, default in corpus_filters.items():
+        if config.supervised and getattr(config, name) != default:
+            raise _invalid(name, getattr(config, name), "corpus filters read unsupervised corpora; supervised=True")
+    if config.dev_from_corpus and config.supervised:
+        raise _invalid(
+            "dev_from_corpus", config.dev_from_corpus, "it holds out unsupervised corpus sentences; supervised=True"
+        )
     if config.positive_template is not None and config.prompt_template is None:
         raise _invalid("positive_template", config.positive_template, "it needs a prompt_template for the anchor")
     if config.pooling != "cls" and config.mlp_only_train:
@@ -515,6 +559,11 @@ _CHECKS: tuple[Callable[[SimCSEConfig], None], ...] = (
     _string("prompt_template"),
     _string("positive_template"),
     _bool("prompt_denoising"),
+    _int("min_length", 0),
+    _int("max_length", 1, optional=True),
+    _choice("length_unit", LENGTH_UNITS),
+    _choice("unicode_normalization", UNICODE_NORMALIZATIONS, optional=True),
+    _int("dev_from_corpus", 0),
     _number("epochs", 0.0, low_open=True),
     _int("max_steps", 1, optional=True),
     _int("batch_size", 2),

@@ -24,14 +24,17 @@ from datasets import Dataset
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 from sentence_transformers.base.training_args import BatchSamplers
+from sentence_transformers.sentence_transformer.evaluation import SequentialEvaluator
 from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
 from transformers import TrainerState, set_seed
 from transformers.trainer_utils import TrainOutput
 
 from simcse_st.data.augmentation import augment_dataset
+from simcse_st.data.hold_out import DEV_SENTENCES_FILE, hold_out
 from simcse_st.data.length_grouped_batch_sampler import LengthGroupedBatchSampler, token_length_fn
 from simcse_st.data.names import DecodeErrors
 from simcse_st.data.reading import load_pairs, load_sentences
+from simcse_st.evaluation.corpus_dev_evaluator import CorpusDevEvaluator
 from simcse_st.losses import DropoutContrastiveLoss
 from simcse_st.modules.build import build_prompt_model, build_simcse_model, max_positions, reinitialize_encoder
 from simcse_st.modules.dropout import set_dropout
@@ -195,7 +198,9 @@ def train_simcse(
         model: A model name/path, built with :func:`build_model` from ``config``, or a ready ``SentenceTransformer``
             (its modules are used as they are; ``config``'s ``max_seq_length`` and ``dropout`` are applied to it).
             ``None``: ``bert-base-uncased``.
-        evaluator: Evaluated every ``eval_steps``; selects the saved checkpoint.
+        evaluator: Evaluated every ``eval_steps``; selects the saved checkpoint. With ``config.dev_from_corpus``
+            the label-free :class:`~simcse_st.evaluation.CorpusDevEvaluator` over the held-out sentences is the
+            evaluator when none is given, and is evaluated (logged, not selecting) next to a given one.
         overwrite: Train into a non-empty ``output_dir`` (the checkpoints a previous run wrote there are removed).
         resume: Continue from the last checkpoint in ``output_dir``.
         decode_errors: Lines of ``corpus`` that are not UTF-8: ``"strict"`` (error), ``"skip"``, ``"replace"``.
@@ -242,9 +247,11 @@ def _train(
         prepare_output_dir(output_dir, overwrite, resume)
 
     set_seed(config.seed)  # every random init below (the loss's heads, missing encoder weights) follows the seed
-    dataset = _load_corpus(corpus, config, decode_errors)
     st_model, model_name = _prepare_model(model, config)
     _check_max_seq_length(st_model, config)
+    dataset = _load_corpus(corpus, config, decode_errors, st_model)
+    if config.dev_from_corpus:
+        dataset, evaluator = _corpus_dev(dataset, config, evaluator, output_dir)
     dataset = _positives(dataset, config, st_model)
     if len(dataset) < config.batch_size:
         raise ValueError(
@@ -341,10 +348,47 @@ def with_deprecated_settings(
     return config
 
 
-def _load_corpus(corpus: str | os.PathLike[str] | Dataset, config: SimCSEConfig, errors: DecodeErrors) -> Dataset:
+def _load_corpus(
+    corpus: str | os.PathLike[str] | Dataset, config: SimCSEConfig, errors: DecodeErrors, model: SentenceTransformer
+) -> Dataset:
+    filters = (config.min_length, config.max_length, config.length_unit, config.unicode_normalization)
     if isinstance(corpus, Dataset):
+        if filters != (1, None, "words", None):
+            raise ValueError(
+                "min_length, max_length, length_unit and unicode_normalization filter a corpus file; a ready Dataset "
+                "is trained on as it is (filter it first, or pass the file)."
+            )
         return corpus
-    return load_pairs(corpus, errors=errors) if config.supervised else load_sentences(corpus, errors=errors)
+    if config.supervised:
+        return load_pairs(corpus, errors=errors)
+    tokenizer = model.tokenizer
+    return load_sentences(
+        corpus,
+        errors=errors,
+        min_words=config.min_length,
+        max_words=config.max_length,
+        length_unit=config.length_unit,
+        normalization=config.unicode_normalization,
+        token_length=lambda text: len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]),
+    )
+
+
+def _corpus_dev(
+    dataset: Dataset, config: SimCSEConfig, evaluator: BaseEvaluator | None, output_dir: Path
+) -> tuple[Dataset, BaseEvaluator]:
+    """Hold out ``config.dev_from_corpus`` sentences (written to ``output_dir``) for a :class:`CorpusDevEvaluator`;
+    it is the evaluator, or, next to a given one, evaluated first while the given one still selects checkpoints."""
+    dataset, held_out = hold_out(dataset, config.dev_from_corpus, config.seed, min_train=config.batch_size)
+    if is_main_process():
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / DEV_SENTENCES_FILE).write_text("".join(f"{text}\n" for text in held_out), encoding="utf-8")
+    corpus_dev = CorpusDevEvaluator(held_out, seed=config.seed, batch_size=max(config.batch_size, 64))
+    if evaluator is None:
+        return dataset, corpus_dev
+    both = SequentialEvaluator([corpus_dev, evaluator])  # returns both evaluators' metrics, merged
+    both.primary_metric = metric_key(evaluator).removeprefix("eval_")  # the given one selects, under its own name
+    both.greater_is_better = evaluator.greater_is_better
+    return dataset, both
 
 
 def _prepare_model(model: str | SentenceTransformer | None, config: SimCSEConfig) -> tuple[SentenceTransformer, str]:

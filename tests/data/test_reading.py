@@ -171,3 +171,29 @@ def test_defect_14_the_kept_count_includes_rows_dropped_while_reading(
     with caplog.at_level("INFO", logger="simcse_st"):
         assert read_sentences(path, errors="skip") == ["one", "two"]
     assert "kept 2 of 5 rows (dropped: 1 undecodable, 1 blank, 1 duplicate)" in caplog.text
+
+
+def test_length_filters_count_characters_or_tokens(tmp_path: Path) -> None:
+    path = tmp_path / "c.txt"
+    path.write_text("我们去公园\n你好\n今天天气很好，我们去公园散步吧\nab cd ef\n", encoding="utf-8")
+    # in words, each Chinese sentence is one word: a word filter cannot tell them apart
+    assert read_sentences(path, min_words=2) == ["ab cd ef"]
+    chars = read_sentences(path, min_words=3, max_words=8, length_unit="characters")
+    assert chars == ["我们去公园", "ab cd ef"]  # 5 and 8 code points; 2 and 15 dropped
+    tokens = read_sentences(path, max_words=2, length_unit="tokens", token_length=lambda text: len(text) // 2)
+    assert tokens == ["我们去公园", "你好"]
+    with pytest.raises(ValueError, match="needs token_length"):
+        read_sentences(path, length_unit="tokens")
+    with pytest.raises(ValueError, match="length_unit='bytes' is invalid"):
+        read_sentences(path, length_unit="bytes")  # type: ignore[arg-type]
+
+
+def test_unicode_normalization_is_off_by_default_and_folds_before_dedup(tmp_path: Path) -> None:
+    path = tmp_path / "c.txt"
+    # full-width "ＡＢＣ１２３" and "ABC123"; a precomposed é and e + combining acute
+    path.write_text("ＡＢＣ１２３ test\nABC123 test\ncaf\u00e9 noir\ncafe\u0301 noir\n", encoding="utf-8")
+    assert len(read_sentences(path)) == 4  # default: the text as written
+    assert read_sentences(path, normalization="NFC") == ["ＡＢＣ１２３ test", "ABC123 test", "café noir"]
+    assert read_sentences(path, normalization="NFKC") == ["ABC123 test", "café noir"]
+    with pytest.raises(ValueError, match="normalization='NFD' is invalid"):
+        read_sentences(path, normalization="NFD")  # type: ignore[arg-type]
