@@ -95,3 +95,27 @@ def test_own_data_settings_are_validated(tiny_bert_dir: Path, tmp_path: Path) ->
         train_simcse(dataset, tmp_path / "d", replace(TINY, min_length=3), model=str(tiny_bert_dir))
     with pytest.raises(ValueError, match="dev_from_corpus=14 is invalid: the corpus has 16 usable rows"):
         train_simcse(dataset, tmp_path / "e", replace(TINY, dev_from_corpus=14), model=str(tiny_bert_dir))
+
+
+def test_corpus_dev_evaluator_in_model_fit(tiny_model, tmp_path: Path) -> None:
+    from simcse_st import DropoutContrastiveLoss, UnlabeledSentenceLoader
+    from simcse_st.data.hold_out import hold_out
+    from simcse_st.evaluation import CorpusDevEvaluator
+
+    rows, held_out = hold_out(Dataset.from_dict({"text": SENTENCES}), 4, seed=0)
+    loader = UnlabeledSentenceLoader(list(rows["text"]), batch_size=4)
+    evaluator = CorpusDevEvaluator(held_out)
+    before = evaluator(tiny_model)["corpus-dev_score"]
+    tiny_model.fit(
+        train_objectives=[(loader, DropoutContrastiveLoss(tiny_model))],
+        evaluator=evaluator,
+        epochs=1,
+        warmup_steps=0,
+        evaluation_steps=1,
+        output_path=str(tmp_path / "fit"),
+        show_progress_bar=False,
+    )
+    lines = (tmp_path / "fit" / "eval" / "corpus_dev_evaluation_corpus-dev_results.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch,steps,score,retrieval_mrr") and len(lines) >= 2  # fit called it
+    after = float(lines[-1].split(",")[2])
+    assert 0 < before <= 1 and 0 < after <= 1
