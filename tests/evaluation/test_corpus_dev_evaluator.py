@@ -105,3 +105,20 @@ def test_through_a_model_names_the_metrics_and_writes_csv(tiny_model: SentenceTr
     torch.testing.assert_close(got, torch.tensor(expected["align_loss"], dtype=torch.float64), rtol=1e-4, atol=1e-5)
     rows = list(csv.reader((tmp_path / "corpus_dev_evaluation_corpus-dev_results.csv").open()))
     assert rows[0][:3] == ["epoch", "steps", "score"] and rows[1][:2] == ["0", "5"]
+
+
+def test_row_blocks_give_the_same_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    import simcse_st.evaluation.corpus_dev_evaluator as module
+    from simcse_st.evaluation import uniformity_loss
+
+    torch.manual_seed(3)
+    e = torch.randn(23, 8, dtype=torch.float64)
+    q = e + 0.7 * torch.randn(23, 8, dtype=torch.float64)
+    evaluator = CorpusDevEvaluator([f"s {i} x" for i in range(23)])
+    whole = evaluator.compute_metrics(e, q)
+    monkeypatch.setattr(module, "BLOCK_ROWS", 5)  # 5 blocks, the last one short
+    blocked = evaluator.compute_metrics(e, q)
+    for key in whole:
+        torch.testing.assert_close(torch.tensor(blocked[key]), torch.tensor(whole[key]))
+    expected = uniformity_loss(e).item()  # the library's pdist definition
+    torch.testing.assert_close(torch.tensor(whole["uniform_loss"]), torch.tensor(expected))
