@@ -48,7 +48,7 @@ def test_metrics_equal_their_definitions() -> None:
         torch.testing.assert_close(
             torch.tensor(metrics[key], dtype=torch.float64), torch.tensor(value, dtype=torch.float64)
         )
-    assert metrics["score"] == metrics["retrieval_mrr"]  # the default score
+    assert metrics["score"] == -metrics["contrastive_loss"]  # the default score
 
 
 @pytest.mark.parametrize("score", CORPUS_DEV_SCORES)
