@@ -319,6 +319,13 @@ class SimCSEConfig:
         return [name for name in (*names, "prompt_template") if getattr(self, name)]  # 0 / False / None = off
 
     @property
+    def corpus_filters(self) -> list[str]:
+        """The corpus-reading fields (length filters, Unicode normalisation) set away from their defaults."""
+        names = ("min_length", "max_length", "length_unit", "unicode_normalization")
+        defaults = {item.name: item.default for item in fields(self)}
+        return [name for name in names if getattr(self, name) != defaults[name]]
+
+    @property
     def effective_save_steps(self) -> int:
         """``save_steps``, or ``eval_steps`` when it is ``None``."""
         return self.save_steps or self.eval_steps
@@ -477,9 +484,8 @@ def _combinations(config: SimCSEConfig) -> None:
     _method_combinations(config)
     if config.max_length is not None and config.max_length < config.min_length:
         raise _invalid("max_length", config.max_length, f"it must be >= min_length ({config.min_length})")
-    corpus_filters = {"min_length": 1, "max_length": None, "length_unit": "words", "unicode_normalization": None}
-    for name, default in corpus_filters.items():
-        if config.supervised and getattr(config, name) != default:
+    for name in config.corpus_filters:
+        if config.supervised:
             raise _invalid(name, getattr(config, name), "corpus filters read unsupervised corpora; supervised=True")
     if config.dev_from_corpus and config.supervised:
         raise _invalid(

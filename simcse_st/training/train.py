@@ -351,9 +351,8 @@ def with_deprecated_settings(
 def _load_corpus(
     corpus: str | os.PathLike[str] | Dataset, config: SimCSEConfig, errors: DecodeErrors, model: SentenceTransformer
 ) -> Dataset:
-    filters = (config.min_length, config.max_length, config.length_unit, config.unicode_normalization)
     if isinstance(corpus, Dataset):
-        if filters != (1, None, "words", None):
+        if config.corpus_filters:
             raise ValueError(
                 "min_length, max_length, length_unit and unicode_normalization filter a corpus file; a ready Dataset "
                 "is trained on as it is (filter it first, or pass the file)."
