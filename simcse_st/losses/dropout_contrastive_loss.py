@@ -114,8 +114,9 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
                 anchor; ESimCSE uses 160. ``0`` (default) = off.
             momentum: The EMA momentum of that copy (ESimCSE: 0.995).
             off_dropout_negatives: SimCSE++ (Xu et al., 2023): a third forward pass encodes the batch with dropout
-                off, with gradients; the negatives of anchor ``i`` are ``s(z0_i, z0_j)``, ``j ≠ i``, its positive stays
-                ``s(z1_i, z2_i)`` (:func:`~simcse_st.losses.contrastive_logits.contrastive_logits`).
+                off, with gradients, under the same autocast as the two views; the negatives of anchor ``i`` are
+                ``s(z0_i, z0_j)``, ``j ≠ i``, its positive stays ``s(z1_i, z2_i)``
+                (:func:`~simcse_st.losses.contrastive_logits.contrastive_logits`).
             dcl_weight: SimCSE++'s dimension-wise contrastive regulariser
                 (:func:`~simcse_st.losses.dimension_contrastive.dimension_contrastive_loss`) on the two dropout views,
                 with this weight (SimCSE++: 0.1); returned as its own ``"dcl"`` entry. ``0`` (default) = off.
@@ -299,6 +300,10 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
         z1, z2, output = encode_views(
             self.model, features, state.positives, self._pad_token_id, keep_hidden=methods.intermediate_layers > 0
         )  # (N, D) each
+        z0 = None
+        if methods.off_dropout_negatives:  # under the caller's autocast, as the two views: a bf16 pass in bf16 runs
+            with dropout_off(self.model):
+                z0 = self.model(dict(features))["sentence_embedding"]  # (N, D)
         device_type = z1.device.type
         with torch.autocast(device_type=device_type, enabled=False):
             head = self.mlp if self.mlp is not None else nn.Identity()
@@ -311,9 +316,7 @@ class DropoutContrastiveLoss(CachedLossMixin, nn.Module):
             if state.queue is not None:
                 extras.append(state.queue[..., :dimension])  # (K, D), no gradient
             off_dropout = None
-            if methods.off_dropout_negatives:
-                with dropout_off(self.model):
-                    z0 = self.model(dict(features))["sentence_embedding"]  # (N, D)
+            if z0 is not None:
                 z0 = head(z0.float())
                 off_dropout = (z0, all_gather_with_grad(z0) if self.gather_across_devices else z0)
             positives = all_gather_with_grad(z2) if self.gather_across_devices else z2  # (W·N, D)

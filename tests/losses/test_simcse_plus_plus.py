@@ -96,3 +96,19 @@ def test_off_dropout_pass_has_dropout_off_and_gradients(tiny_model: SentenceTran
     with torch.no_grad():
         expected = tiny_model(dict(features))["sentence_embedding"]
     assert_close(captured["z0"].detach(), expected)
+
+
+def test_off_dropout_pass_runs_under_the_callers_autocast(tiny_model: SentenceTransformer) -> None:
+    """The third pass computes in bf16 when the two views do (the Trainer's bf16 autocast), not in float32: the loss
+    itself is float32 (its float32 block starts after the encoder passes)."""
+    tiny_model.train()
+    loss = DropoutContrastiveLoss(tiny_model, off_dropout_negatives=True)
+    dtypes: list[tuple[bool, torch.dtype]] = []
+    linear = next(m for m in tiny_model.modules() if isinstance(m, nn.Linear))
+    linear.register_forward_hook(lambda module, inputs, output: dtypes.append((module.training, output.dtype)))
+    features = tiny_model.tokenize(["a cat.", "the dog runs.", "birds sing.", "rain again."])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        value = loss([features], None)
+    assert value.dtype == torch.float32
+    assert (False, torch.bfloat16) in dtypes, "the off-dropout (eval-mode) pass must run in bf16"
+    assert {dtype for _, dtype in dtypes} == {torch.bfloat16}
