@@ -14,6 +14,7 @@ from cli_helpers import assert_clean_error, assert_ok, invoke, load, save_tiny_e
 from torch.testing import assert_close
 
 from simcse_st.inference.encoding import encode_file, output_format
+from simcse_st.training.precision import bf16_supported
 
 # duplicates, punctuation, quotes, commas and non-ASCII: all must come back in order, nothing merged or dropped
 LINES = [
@@ -25,6 +26,9 @@ LINES = [
     "café, naïve, 東京",
     "the cat sits on the mat.",
 ]
+# The exact comparisons with ``model.encode`` (float32) ask for fp32: the default precision, auto, is bf16 on CPUs
+# with native bf16 (test_default_precision_is_bf16_close_where_native covers it).
+FP32 = ("--precision", "fp32")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,7 @@ def test_npy_matches_model_encode_row_by_row(
     text_file: Path, encoder_dir: Path, expected: torch.Tensor, tmp_path: Path
 ) -> None:
     output = tmp_path / "out" / "emb.npy"
-    result = invoke("encode", text_file, "--model", encoder_dir, "--output", output, "--chunk-size", "3")
+    result = invoke("encode", text_file, "--model", encoder_dir, "--output", output, "--chunk-size", "3", *FP32)
     assert_ok(result)
     assert f"Wrote {len(LINES)} embeddings to {output}" in result.output
     array = np.load(output)
@@ -65,12 +69,12 @@ def test_jsonl_and_csv_keep_text_and_order(
     text_file: Path, encoder_dir: Path, expected: torch.Tensor, tmp_path: Path
 ) -> None:
     jsonl, csv_out = tmp_path / "emb.jsonl", tmp_path / "emb.csv"
-    assert_ok(invoke("encode", text_file, "-m", encoder_dir, "-o", jsonl, "--chunk-size", "2", "-q"))
+    assert_ok(invoke("encode", text_file, "-m", encoder_dir, "-o", jsonl, "--chunk-size", "2", "-q", *FP32))
     rows = _jsonl_rows(jsonl)
     assert [row["text"] for row in rows] == LINES
     assert_close(torch.tensor([row["embedding"] for row in rows]), expected, atol=1e-5, rtol=1e-4)
 
-    assert_ok(invoke("encode", text_file, "-m", encoder_dir, "-o", csv_out, "-q"))
+    assert_ok(invoke("encode", text_file, "-m", encoder_dir, "-o", csv_out, "-q", *FP32))
     with open(csv_out, newline="", encoding="utf-8") as handle:
         table = list(csv.reader(handle))
     assert table[0] == ["text"] + [f"dim_{i}" for i in range(32)]
@@ -78,9 +82,24 @@ def test_jsonl_and_csv_keep_text_and_order(
     assert_close(torch.tensor([[float(x) for x in row[1:]] for row in table[1:]]), expected, atol=1e-5, rtol=1e-4)
 
 
+def test_default_precision_is_bf16_close_where_native(
+    text_file: Path, encoder_dir: Path, expected: torch.Tensor, tmp_path: Path
+) -> None:
+    """Without --precision (auto): float32 output, the same rows in order, exact where the CPU lacks native bf16 and
+    within bf16 rounding where it has it."""
+    output = tmp_path / "emb.npy"
+    assert_ok(invoke("encode", text_file, "-m", encoder_dir, "-o", output, "-q"))
+    array = torch.from_numpy(np.load(output))
+    assert array.dtype == torch.float32 and array.shape == expected.shape
+    tolerance = {"atol": 1e-2, "rtol": 5e-2} if bf16_supported("cpu") else {"atol": 1e-5, "rtol": 1e-4}
+    assert_close(array, expected, **tolerance)
+    cosine = torch.nn.functional.cosine_similarity(array, expected)
+    assert cosine.min() > 0.999
+
+
 def test_normalize(text_file: Path, encoder_dir: Path, expected: torch.Tensor, tmp_path: Path) -> None:
     output = tmp_path / "emb.npy"
-    assert_ok(invoke("encode", text_file, "-m", encoder_dir, "-o", output, "--normalize", "-q"))
+    assert_ok(invoke("encode", text_file, "-m", encoder_dir, "-o", output, "--normalize", "-q", *FP32))
     assert_close(torch.from_numpy(np.load(output)), torch.nn.functional.normalize(expected), atol=1e-5, rtol=1e-4)
 
 
@@ -95,7 +114,7 @@ def test_csv_and_jsonl_inputs_with_a_column(encoder_dir: Path, expected: torch.T
         handle.writelines(json.dumps({"body": line, "n": i}) + "\n" for i, line in enumerate(LINES))
     for source in (csv_in, jsonl_in):
         output = tmp_path / f"{source.name}.npy"
-        assert_ok(invoke("encode", source, "-m", encoder_dir, "-o", output, "--column", "body", "-q"))
+        assert_ok(invoke("encode", source, "-m", encoder_dir, "-o", output, "--column", "body", "-q", *FP32))
         assert_close(torch.from_numpy(np.load(output)), expected, atol=1e-5, rtol=1e-4)
     error = assert_clean_error(invoke("encode", csv_in, "-m", encoder_dir, "-o", tmp_path / "x.npy", "-q"))
     assert "column" in error  # two columns, none called text: say which to choose
@@ -108,7 +127,7 @@ def test_blank_lines_error_by_default_or_are_kept(encoder_dir: Path, tmp_path: P
     output = tmp_path / "emb.npy"
     assert_clean_error(invoke("encode", source, "-m", encoder_dir, "-o", output, "-q"), "line 2 is blank")
     assert not output.exists()
-    assert_ok(invoke("encode", source, "-m", encoder_dir, "-o", output, "--blank-lines", "keep", "-q"))
+    assert_ok(invoke("encode", source, "-m", encoder_dir, "-o", output, "--blank-lines", "keep", "-q", *FP32))
     expected = load(encoder_dir).encode(["first.", "", "   ", "last."])
     assert_close(torch.from_numpy(np.load(output)), torch.from_numpy(expected), atol=1e-5, rtol=1e-4)
 
