@@ -38,6 +38,10 @@ def ablate(
         str | None, typer.Option(help="Masked LM for Table 1's 'MLM 15%' row (e.g. bert-base-uncased); else skipped.")
     ] = None,
     keep_models: Annotated[bool, typer.Option(help="Keep each run's trained model (default: records only).")] = False,
+    row: Annotated[
+        list[str] | None,
+        typer.Option(help="Train only the row with this exact label (repeat for several). Default: every row."),
+    ] = None,
     quiet: Quiet = False,
     **settings: Any,
 ) -> None:
@@ -49,6 +53,7 @@ def ablate(
     \b
     Example:
       simcse-st ablate wiki.txt --model bert-base-uncased --data ../shared/data --studies table1,table3 --seeds 42,43
+      simcse-st ablate wiki.txt --model bert-base-uncased --studies methods --row 'SimCSE++ part: DCL 0.1' --seeds 43
     """
     setup_logging(quiet)
     with cli_errors(ctx):
@@ -68,6 +73,7 @@ def ablate(
             data_dir=data,
             fill_model=fill_model,
             keep_models=keep_models,
+            rows=row or None,
             show_progress_bar=not quiet,
         )
     typer.echo(ablation_summary(records, output))

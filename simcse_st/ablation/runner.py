@@ -119,6 +119,7 @@ def run_ablation(
     fill_model: str | None = None,
     keep_models: bool = False,
     show_progress_bar: bool = True,
+    rows: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the ablation ``studies`` (names in :data:`simcse_st.ablation.STUDIES`) for every seed and write
     ``output_dir/ablations.md`` (a table per study, ours next to the paper's) and PNG plots (STS-B dev curves, the
@@ -135,19 +136,29 @@ def run_ablation(
         baseline: The configuration the rows change (default :data:`~simcse_st.ablation.ABLATION_BASELINE`: the
             paper's setting, 100 steps, STS-B dev every 20); ``max_steps`` must be set.
         fill_model: The masked LM of Table 1's "MLM 15%" row (a hub id or folder); without it that row is skipped.
+        rows: Train only the rows with these labels (exact, e.g. ``["SimCSE++ part: DCL 0.1"]``), in study order;
+            None = every row. The tables still show every finished run of ``studies``, so rows and seeds can be
+            added one call at a time.
 
     Returns:
         One record per (run, seed) of the selected studies: config, STS-B dev history, best and final score, time;
         runs that cannot be done here (e.g. synonym replacement without WordNet) have a ``skipped`` reason instead.
 
     Raises:
-        ValueError: Unknown study, no seed, or ``baseline.max_steps`` not set.
+        ValueError: Unknown study, unknown row label, no seed, or ``baseline.max_steps`` not set.
     """
     unknown = [name for name in studies if name not in STUDIES]
     if unknown or not studies:
         raise ValueError(f"unknown studies {unknown}; choose from {list(STUDIES)}.")
     if not seeds:
         raise ValueError("give at least one seed.")
+    runs = [run for name in studies for run in STUDIES[name].runs]
+    if rows is not None:
+        labels = [run.label for run in runs]
+        missing = [row for row in rows if row not in labels]
+        if missing or not rows:
+            raise ValueError(f"unknown rows {missing} in studies {list(studies)}; choose from {labels}.")
+        runs = [run for run in runs if run.label in rows]
     if baseline.max_steps is None:
         raise ValueError("baseline.max_steps=None is invalid: an ablation run needs a number of steps.")
     if not Path(corpus).is_file():
@@ -157,7 +168,7 @@ def run_ablation(
     evaluator = sts_dev_evaluator(data_dir, write_csv=False)
     sentences = load_sentences(corpus)
     options = {"keep_models": keep_models, "show_progress_bar": show_progress_bar}
-    unique = list({run.key(baseline): run for name in studies for run in STUDIES[name].runs}.values())
+    unique = list({run.key(baseline): run for run in runs}.values())
     records: list[dict[str, Any]] = []
     initial_cache: dict[tuple, dict[str, float]] = {}
     for index, run in enumerate(unique):

@@ -142,3 +142,20 @@ def test_runs_share_the_untrained_evaluation_only_when_they_build_the_same_model
     assert initial_key(prompt) != initial_key(base)
     assert initial_key(prompt) == initial_key(replace(prompt, positive_template=PROMPTBERT_POSITIVE_TEMPLATE))
     assert initial_key(prompt) != initial_key(replace(prompt, prompt_denoising=False))
+
+
+def test_rows_trains_only_the_named_rows_and_reports_every_finished_run(setup: dict[str, Path]) -> None:
+    output = setup["root"] / "rows"
+    first = _run(setup, output, ["table3"], max_steps=1, rows=["p = 0.05"])
+    assert [r["config"]["dropout"] for r in first] == [0.05]
+    second = _run(setup, output, ["table3"], max_steps=1, rows=["p = 0.2", "p = 0.05"], seeds=[1, 2])
+    assert [(r["config"]["dropout"], r["seed"]) for r in second] == [(0.05, 1), (0.05, 2), (0.2, 1), (0.2, 2)]
+    assert second[0] == first[0]  # the finished run is read back, not trained again
+    assert len(list((output / "runs").glob("*/record.json"))) == 4
+    report = (output / "ablations.md").read_text()
+    assert "| p = 0.5 | not run |" in report and "| p = 0.05 | not run |" not in report
+    assert "| p = 0.2 | not run |" not in report
+    with pytest.raises(ValueError, match=r"unknown rows \['p = 0.3'\].*'p = 0.2'"):
+        _run(setup, output, ["table3"], rows=["p = 0.3"])
+    with pytest.raises(ValueError, match="unknown rows"):
+        _run(setup, output, ["table3"], rows=[])

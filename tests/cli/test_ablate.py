@@ -32,6 +32,7 @@ def test_ablate_runs_a_study_and_writes_the_tables(corpus: Path, tiny_bert_dir: 
 def test_ablate_user_errors(corpus: Path, tiny_bert_dir: Path, tmp_path: Path) -> None:
     base = ("ablate", corpus, "--model", tiny_bert_dir, "--data", write_sts_dir(tmp_path / "d"), "-q")
     assert_clean_error(invoke(*base, "--studies", "table9"), "unknown studies", "table1")
+    assert_clean_error(invoke(*base, "--studies", "table3", "--row", "p = 0.3"), "unknown rows ['p = 0.3']", "p = 0.2")
     assert_clean_error(invoke(*base, "--seeds", "one"), "--seeds one is invalid: give comma-separated integers")
     assert_clean_error(invoke(*base, "--max-steps", "0"), "--max-steps 0 is invalid")
     assert_clean_error(invoke("ablate", tmp_path / "none.txt", "--model", tiny_bert_dir, "-q"), "not found")
