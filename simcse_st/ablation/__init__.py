@@ -12,6 +12,7 @@ _EXPORTS: dict[str, str] = {
     "STUDIES": "simcse_st.ablation.studies",
     "AblationRun": "simcse_st.ablation.ablation_run",
     "Study": "simcse_st.ablation.studies",
+    "format_paired": "simcse_st.ablation.report",
     "format_study": "simcse_st.ablation.report",
     "run_ablation": "simcse_st.ablation.runner",
     "run_config": "simcse_st.ablation.runner",
@@ -24,6 +25,7 @@ __all__ = [
     "STUDIES",
     "AblationRun",
     "Study",
+    "format_paired",
     "format_study",
     "run_ablation",
     "run_config",
@@ -32,7 +34,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from simcse_st.ablation.ablation_run import AblationRun
-    from simcse_st.ablation.report import format_study, write_report
+    from simcse_st.ablation.report import format_paired, format_study, write_report
     from simcse_st.ablation.runner import DEFAULT_STUDIES, run_ablation, run_config
     from simcse_st.ablation.studies import STUDIES, Study
     from simcse_st.training.presets import ABLATION_BASELINE

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scipy.stats import spearmanr
+from scipy.stats import t as student_t
 
 from simcse_st.ablation.ablation_run import AblationRun
 from simcse_st.ablation.studies import STUDIES
@@ -88,6 +89,42 @@ def format_study(name: str, records: Sequence[dict[str, Any]], baseline: SimCSEC
     return "\n".join(lines)
 
 
+def format_paired(name: str, records: Sequence[dict[str, Any]], baseline: SimCSEConfig = ABLATION_BASELINE) -> str:
+    """Each row's best STS-B dev against the study's first row, paired by seed: the differences seed by seed, their
+    mean and sd, and a two-sided paired t-test (n − 1 d.f.) over the seeds both rows have. Rows with fewer than two
+    common seeds are left out; "" when none has two."""
+    study = STUDIES[name]
+    reference = _best_by_seed(records, study.runs[0], baseline)
+    lines = []
+    for run in study.runs[1:]:
+        best = _best_by_seed(records, run, baseline)
+        seeds = sorted(set(best) & set(reference))
+        if len(seeds) < 2:
+            continue
+        deltas = [best[seed] - reference[seed] for seed in seeds]
+        mean, sd = statistics.mean(deltas), statistics.stdev(deltas)
+        if sd > 0:
+            statistic = mean / (sd / math.sqrt(len(deltas)))
+            test = f"{statistic:.1f}, {2 * student_t.sf(abs(statistic), len(deltas) - 1):.3f}"
+        else:
+            test = "–"  # equal differences: no spread to test against
+        per_seed = ", ".join(f"{seed}: {delta:+.2f}" for seed, delta in zip(seeds, deltas, strict=True))
+        lines.append(f"| {run.label} | {per_seed} | {mean:+.2f} ({sd:.2f}) | {test} |")
+    if not lines:
+        return ""
+    header = [
+        f"Best STS-B dev of each row minus that of {study.runs[0].label!r} with the same seed:",
+        "",
+        "| row | Δ by seed | mean Δ (sd) | paired t, p (two-sided) |",
+        "|---|---|---:|---:|",
+    ]
+    return "\n".join(header + lines)
+
+
+def _best_by_seed(records: Sequence[dict[str, Any]], run: AblationRun, baseline: SimCSEConfig) -> dict[int, float]:
+    return {r["seed"]: r["best_stsb"] for r in _done(records, run, baseline) if r["best_stsb"] is not None}
+
+
 def _plot_dev_curves(
     runs: Sequence[AblationRun], records: Sequence[dict[str, Any]], baseline: SimCSEConfig, path: Path, title: str
 ) -> None:
@@ -151,7 +188,8 @@ def write_report(
 ) -> list[Path]:
     """Write ``ablations.md`` and, with matplotlib, ``<study>_stsb_dev.png``, ``<study>_align_uniform.png`` and
     ``figure2_align_uniform.png`` into ``output_dir``; returns the files written."""
-    text = "\n\n".join(format_study(name, records, baseline) for name in studies)
+    parts = [(format_study(name, records, baseline), format_paired(name, records, baseline)) for name in studies]
+    text = "\n\n".join(part for pair in parts for part in pair if part)
     written = [output_dir / "ablations.md"]
     written[0].write_text(f"# Ablations (STS-B dev Spearman ×100)\n\n{text}\n")
     try:

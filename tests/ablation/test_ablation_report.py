@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from simcse_st.ablation import ABLATION_BASELINE, STUDIES, format_study, write_report
+import scipy.stats
+
+from simcse_st.ablation import ABLATION_BASELINE, STUDIES, format_paired, format_study, write_report
 
 
 def _record(run, seed: int, scores: list[float], align: float = 0.2, uniform: float = -2.0) -> dict:
@@ -60,3 +63,25 @@ def test_write_report_writes_the_markdown_and_skipped_reasons(tmp_path: Path) ->
     assert written[0] == tmp_path / "ablations.md"
     assert "| Synonym replacement | skipped: no WordNet here | | | | | 77.4 | 0 | |" in text
     assert "| None (unsup. SimCSE) | 60.00 | 70.00 | 70.00 | 0.200 → 1.200 | -2.000 → -3.000 | 82.5 | 1 | 10 |" in text
+
+
+def test_rows_paired_by_seed_against_the_first_row(tmp_path: Path) -> None:
+    runs = STUDIES["table3"].runs  # runs[0] (p = 0.0) is the reference row
+    reference = {1: 80.0, 2: 81.0, 3: 79.0}
+    records = [_record(runs[0], seed, [0.0, score]) for seed, score in reference.items()]
+    records += [
+        _record(runs[1], seed, [0.0, reference[seed] + delta]) for seed, delta in {1: 0.5, 2: 0.1, 3: 0.3}.items()
+    ]
+    records += [_record(runs[2], seed, [0.0, reference[seed] - 1.0]) for seed in (1, 2)]  # equal differences
+    records += [_record(runs[3], 1, [0.0, 90.0])]  # one common seed: left out
+    table = format_paired("table3", records)
+    deltas = [0.5, 0.1, 0.3]
+    mean, sd = sum(deltas) / 3, math.sqrt(sum((d - 0.3) ** 2 for d in deltas) / 2)
+    statistic = mean / (sd / math.sqrt(3))
+    p_value = 2 * scipy.stats.t.sf(statistic, 2)
+    assert f"| p = 0.01 | 1: +0.50, 2: +0.10, 3: +0.30 | +0.30 (0.20) | {statistic:.1f}, {p_value:.3f} |" in table
+    assert "| p = 0.05 | 1: -1.00, 2: -1.00 | -1.00 (0.00) | – |" in table
+    assert "p = 0.1 |" not in table and "'p = 0.0' with the same seed" in table
+    assert format_paired("table3", records[:4]) == ""  # no row with two common seeds
+    write_report(records, ["table3"], tmp_path)
+    assert table in (tmp_path / "ablations.md").read_text()
