@@ -56,7 +56,11 @@ def official_denoised(model: SentenceTransformer, sentences: list[str]) -> torch
         d_ids = torch.tensor([template])
         d_pos = torch.arange(d_ids.size(1)).unsqueeze(0)
         d_pos[:, len(bs) + 1 :] += length
-        d_hidden = encoder(input_ids=d_ids, position_ids=d_pos).last_hidden_state[0]
+        # The official code attends over the whole template. Recent transformers read a jump in position_ids given
+        # without an attention_mask as the start of a packed sequence and split the attention there, so the full
+        # mask is passed explicitly (as PromptTransformer does).
+        d_hidden = encoder(input_ids=d_ids, attention_mask=torch.ones_like(d_ids), position_ids=d_pos)
+        d_hidden = d_hidden.last_hidden_state[0]
         out.append(h - d_hidden[d_ids[0] == tokenizer.mask_token_id][0])
     return torch.stack(out)
 
