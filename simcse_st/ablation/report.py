@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scipy.stats import spearmanr
-from scipy.stats import t as student_t
+from scipy.stats import spearmanr, ttest_rel
 
 from simcse_st.ablation.ablation_run import AblationRun
 from simcse_st.ablation.studies import STUDIES
@@ -104,8 +103,8 @@ def format_paired(name: str, records: Sequence[dict[str, Any]], baseline: SimCSE
         deltas = [best[seed] - reference[seed] for seed in seeds]
         mean, sd = statistics.mean(deltas), statistics.stdev(deltas)
         if sd > 0:
-            statistic = mean / (sd / math.sqrt(len(deltas)))
-            test = f"{statistic:.1f}, {2 * student_t.sf(abs(statistic), len(deltas) - 1):.3f}"
+            result = ttest_rel([best[seed] for seed in seeds], [reference[seed] for seed in seeds])
+            test = f"{result.statistic:.1f}, {result.pvalue:.3f}"
         else:
             test = "–"  # equal differences: no spread to test against
         per_seed = ", ".join(f"{seed}: {delta:+.2f}" for seed, delta in zip(seeds, deltas, strict=True))
